@@ -1,0 +1,71 @@
+/*
+ * conf.h - sendguard's configuration: loading and validating the libconfig
+ * file, and the values the daemon and the admin tool read from it.
+ *
+ * conf_load() reads a whole file, checks every key against the option table
+ * in conf.c (name, type, default, bounds, reloadable) and builds a conf_t
+ * that owns plain C copies of everything: no libconfig object outlives the
+ * load.  Errors are "file:line: message" in the caller's buffer, naming the
+ * allowed range where there is one; conf never logs and never exits.
+ *
+ * Memory: the conf_t owns its strings and its pol_set; conf_free() frees
+ * them all.  Thread safety: a loaded conf_t is read-only and may be shared
+ * by any number of threads (the milter reference-counts it across reloads).
+ */
+#ifndef SENDGUARD_CONF_H
+#define SENDGUARD_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../policy/policy.h"
+
+#define CONF_DEFAULT_FILE	"/etc/sendguard/sendguard.conf"
+#define CONF_REPLY_LINES_MAX	32	/* libmilter's smfi_setmlreply bound */
+#define CONF_REPLY_LINE_MAX	512	/* RFC 5321 reply line, with code */
+
+typedef struct conf conf_t;
+
+typedef enum {
+	CONF_STORE_ERROR_TEMPFAIL = 0,	/* 451 4.3.0: the client retries */
+	CONF_STORE_ERROR_ACCEPT		/* let the message through */
+} conf_store_error;
+
+/* The reply given to a restricted sender. */
+typedef struct conf_reply {
+	char		cr_code[4];	/* "550" */
+	char		cr_xcode[16];	/* "5.1.8" */
+	const char     *cr_lines[CONF_REPLY_LINES_MAX];
+	size_t		cr_nlines;
+} conf_reply;
+
+/*
+ * conf_load - read and validate path.  Returns a new conf_t, or NULL with
+ * "file:line: message" in err.  A missing file is an error.
+ */
+conf_t	       *conf_load(const char *path, char *err, size_t errlen);
+
+/* conf_defaults - a conf_t with every default, as if from an empty file. */
+conf_t	       *conf_defaults(char *err, size_t errlen);
+
+/* conf_free - free a conf_t; NULL is fine. */
+void		conf_free(conf_t *c);
+
+const char     *conf_path(const conf_t *c);	/* the file it came from */
+const char     *conf_socket(const conf_t *c);	/* libmilter socket spec */
+const char     *conf_database(const conf_t *c);	/* SQLite file path */
+int		conf_busy_timeout_ms(const conf_t *c);
+conf_store_error conf_on_store_error(const conf_t *c);
+int		conf_log_facility(const conf_t *c);	/* LOG_MAIL, ... */
+const char     *conf_log_facility_name(const conf_t *c);
+const conf_reply *conf_reply_get(const conf_t *c);
+const pol_set  *conf_policy(const conf_t *c);
+
+/*
+ * conf_socket_valid - is spec a socket libmilter can listen on:
+ * "unix:/path", "local:/path", "inet:PORT@HOST", "inet6:PORT@HOST"
+ * (HOST optional for inet)?  On false, err says why.
+ */
+bool		conf_socket_valid(const char *spec, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * pol_addr.c - normalisation of addresses and identities.
+ *
+ * Everything the MTA hands over is untrusted.  pol_normalize() is the one
+ * place where an envelope address or a SASL login becomes an identity: it
+ * bounds the length, refuses control characters and unquoted white space,
+ * lowercases and strips the subaddress, so that "<Alice+Tag@Example.COM>"
+ * and "alice@example.com" are counted as one sender.
+ *
+ * Pure functions, reentrant; the caller owns every buffer.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "policy.h"
+
+/* is_ws - SMTP's white space */
+static int
+is_ws(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* to_lower - ASCII lowercase; UTF-8 bytes pass unchanged */
+static char
+to_lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+pol_addr_status
+pol_normalize(const char *in, const char *delimiters, char *out, size_t outlen)
+{
+	const char *start, *end, *p;
+	size_t len, i, at, cut;
+	bool quoted = false;
+
+	if (outlen == 0)
+		return POL_ADDR_TOO_LONG;
+	out[0] = '\0';
+	if (in == NULL)
+		return POL_ADDR_NULL;
+
+	start = in;
+	while (is_ws((unsigned char)*start))
+		start++;
+	end = start + strlen(start);
+	while (end > start && is_ws((unsigned char)end[-1]))
+		end--;
+
+	/* One pair of angle brackets, balanced or not at all. */
+	if (end > start && *start == '<') {
+		if (end - start < 2 || end[-1] != '>')
+			return POL_ADDR_MALFORMED;
+		start++;
+		end--;
+	} else if (end > start && end[-1] == '>')
+		return POL_ADDR_MALFORMED;
+
+	/* RFC 5321 source route "@a,@b:user@domain": only the mailbox counts. */
+	if (end > start && *start == '@') {
+		p = memchr(start, ':', (size_t)(end - start));
+		if (p == NULL)
+			return POL_ADDR_MALFORMED;
+		start = p + 1;
+	}
+	if (end == start)
+		return POL_ADDR_NULL;
+
+	len = (size_t)(end - start);
+	if (len > POL_ADDR_MAX || len >= outlen)
+		return POL_ADDR_TOO_LONG;
+
+	/* Copy, lowercasing; find the last '@' outside quotes. */
+	at = len;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)start[i];
+
+		if (c < 0x20 || c == 0x7f)
+			goto malformed;
+		if (c == '"')
+			quoted = !quoted;
+		else if (!quoted && (is_ws(c) || c == '<' || c == '>'))
+			goto malformed;
+		else if (!quoted && c == '@')
+			at = i;
+		out[i] = to_lower((char)c);
+	}
+	out[len] = '\0';
+	if (quoted)
+		goto malformed;
+
+	if (at < len) {
+		/* "user@" and "@domain" are not mailboxes. */
+		if (at == 0 || at == len - 1)
+			goto malformed;
+		/* A fully qualified "example.com." is example.com. */
+		if (out[len - 1] == '.') {
+			out[--len] = '\0';
+			if (at == len - 1)
+				goto malformed;
+		}
+	}
+
+	/*
+	 * Subaddress: cut the local part at its first delimiter, unless that
+	 * is its first character (Postfix does the same: "+x" stays "+x").
+	 */
+	if (delimiters != NULL && *delimiters != '\0') {
+		cut = strcspn(out, delimiters);
+		if (cut > 0 && cut < at) {
+			memmove(out + cut, out + at, len - at + 1);
+			len -= at - cut;
+		}
+	}
+	return POL_ADDR_OK;
+
+malformed:
+	out[0] = '\0';
+	return POL_ADDR_MALFORMED;
+}
+
+const char *
+pol_addr_status_str(pol_addr_status st)
+{
+	switch (st) {
+	case POL_ADDR_OK:
+		return "ok";
+	case POL_ADDR_NULL:
+		return "null address";
+	case POL_ADDR_MALFORMED:
+		return "malformed address";
+	case POL_ADDR_TOO_LONG:
+		return "address too long";
+	}
+	return "unknown address status";
+}
+
+const char *
+pol_domain_of(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at != NULL ? at + 1 : "";
+}
+
+bool
+pol_default_exempt(const char *identity)
+{
+	static const char *const locals[] = { "mailer-daemon", "postmaster" };
+	size_t i, n;
+	const char *at;
+
+	if (identity == NULL || identity[0] == '\0')
+		return true;
+	at = strrchr(identity, '@');
+	n = at != NULL ? (size_t)(at - identity) : strlen(identity);
+	for (i = 0; i < sizeof(locals) / sizeof(locals[0]); i++)
+		if (strlen(locals[i]) == n && memcmp(identity, locals[i], n) == 0)
+			return true;
+	return false;
+}

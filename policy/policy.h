@@ -1,0 +1,225 @@
+/*
+ * policy.h - the pure decision core of sendguard.
+ *
+ * Everything here is a function of its arguments: no I/O, no clock, no
+ * globals, no locks.  The caller passes "now" (seconds since the epoch,
+ * UTC) and the counts it read from the store; the core answers with a
+ * verdict.  That is what lets the tests pin the clock.
+ *
+ * Memory: the pol_set and its rules are built by conf/ and owned by the
+ * conf_t that holds them; the functions here only read them.  Output
+ * buffers are supplied by the caller.
+ *
+ * Thread safety: all functions are reentrant; a pol_set is read-only once
+ * built and may be shared by any number of threads.
+ */
+#ifndef SENDGUARD_POLICY_H
+#define SENDGUARD_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* RFC 5321: local part 64, domain 255, plus '@'.  Longer is malformed. */
+#define POL_ADDR_MAX	320
+/* Room for a normalised address and its terminator. */
+#define POL_ADDR_SIZE	(POL_ADDR_MAX + 1)
+
+/* The limits, in the order they are checked (and reported). */
+typedef enum {
+	POL_LIM_EXT_HOUR = 0,		/* external_recipients_per_hour */
+	POL_LIM_INT_HOUR,		/* internal_recipients_per_hour */
+	POL_LIM_DAY,			/* recipients_per_day */
+	POL_LIM_COUNT
+} pol_limit_id;
+
+#define POL_LIMIT_MAX	1000000u	/* largest configurable limit */
+
+typedef struct pol_limits {
+	uint32_t	lim_value[POL_LIM_COUNT];	/* 0 = no limit */
+} pol_limits;
+
+typedef enum {
+	POL_ACT_BLOCK_UNTIL_TOMORROW = 0,	/* until the next 00:00 UTC */
+	POL_ACT_BLOCK,				/* until an admin clears it */
+	POL_ACT_ALERT				/* log only, refuse nothing */
+} pol_action;
+
+/* One entry of "policies": first match wins. */
+typedef struct pol_rule {
+	char	      **pr_match;	/* normalised patterns, see pol_match */
+	size_t		pr_nmatch;
+	pol_limits	pr_limits;	/* complete: unset keys inherit globals */
+	pol_action	pr_action;	/* inherits the global action if unset */
+	bool		pr_exempt;	/* never counted, never refused */
+	int		pr_line;	/* config line, for log lines */
+} pol_rule;
+
+/* A network of internal_networks, in network byte order. */
+typedef struct pol_net {
+	int		pn_family;	/* AF_INET or AF_INET6 */
+	uint8_t		pn_addr[16];
+	unsigned	pn_prefix;	/* 0..32 or 0..128 */
+} pol_net;
+
+/* The whole policy, as conf/ builds it from the configuration file. */
+typedef struct pol_set {
+	pol_limits	ps_limits;	/* global limits */
+	pol_action	ps_action;	/* global action */
+	char	      **ps_local_domains; /* "example.com" or ".example.org" */
+	size_t		ps_nlocal_domains;
+	pol_net	       *ps_networks;
+	size_t		ps_nnetworks;
+	pol_rule       *ps_rules;
+	size_t		ps_nrules;
+	char		ps_delimiters[16]; /* recipient_delimiter; "" = off */
+} pol_set;
+
+/* What applies to one identity after matching the policies. */
+typedef struct pol_effective {
+	pol_limits	pe_limits;
+	pol_action	pe_action;
+	bool		pe_exempt;
+	const pol_rule *pe_rule;	/* the rule that matched, or NULL */
+} pol_effective;
+
+/* Result of pol_normalize(). */
+typedef enum {
+	POL_ADDR_OK = 0,
+	POL_ADDR_NULL,		/* the null sender "<>" (or empty) */
+	POL_ADDR_MALFORMED,	/* control characters, spaces, bad brackets */
+	POL_ADDR_TOO_LONG	/* over POL_ADDR_MAX */
+} pol_addr_status;
+
+/*
+ * pol_normalize - the one place addresses and identities are normalised.
+ * Strips surrounding white space and one pair of "<>", an RFC 5321 source
+ * route, lowercases, and cuts the subaddress at the first character of
+ * "delimiters" found in the local part (empty string: no cutting).  The
+ * result is written to out (at least POL_ADDR_SIZE bytes).  On anything but
+ * POL_ADDR_OK, out holds an empty string.
+ */
+pol_addr_status pol_normalize(const char *in, const char *delimiters,
+    char *out, size_t outlen);
+
+/* pol_addr_status_str - a short English description for log lines. */
+const char     *pol_addr_status_str(pol_addr_status st);
+
+/* pol_domain_of - the domain part of a normalised address, or "" if none. */
+const char     *pol_domain_of(const char *addr);
+
+/*
+ * pol_domain_listed - does domain match one of the patterns?  "x" matches x
+ * only; ".x" matches every subdomain of x (not x itself), as in Postfix.
+ * Both domain and patterns must already be lowercase.
+ */
+bool		pol_domain_listed(const char *domain, char *const *patterns,
+    size_t npatterns);
+
+/*
+ * pol_match - does one policy pattern match a normalised identity?
+ * "user@domain" (or a bare login) matches exactly; "@domain" matches every
+ * identity in domain; "@.domain" every identity in a subdomain of domain.
+ */
+bool		pol_match(const char *pattern, const char *identity);
+
+/*
+ * pol_default_exempt - exempt whatever the configuration says: the null
+ * sender, MAILER-DAEMON@* and postmaster@* (bounces and reports).
+ * identity must be normalised ("" for the null sender).
+ */
+bool		pol_default_exempt(const char *identity);
+
+/*
+ * pol_resolve - what applies to identity: the first matching rule of set,
+ * else the global limits and action.  Default exemptions apply as well.
+ */
+void		pol_resolve(const pol_set *set, const char *identity,
+    pol_effective *out);
+
+/*
+ * pol_parse_net - parse "a.b.c.d/n", "x::y/n" or a bare address (full
+ * prefix).  Host bits beyond the prefix are an error, as they usually hide
+ * a typo.  Returns true on success.
+ */
+bool		pol_parse_net(const char *text, pol_net *out);
+
+/*
+ * pol_net_contains - is the address (family, raw bytes in network order)
+ * inside one of the networks?  An IPv4-mapped IPv6 address (::ffff:a.b.c.d)
+ * is checked as the IPv4 address it carries.
+ */
+bool		pol_net_contains(const pol_net *nets, size_t nnets, int family,
+    const uint8_t *addr);
+
+/* Sliding windows are counted in one-minute buckets. */
+#define POL_BUCKET_SECONDS	60
+#define POL_HOUR_BUCKETS	60
+#define POL_DAY_BUCKETS		1440
+
+/* pol_bucket - the bucket number of a time. */
+int64_t		pol_bucket(int64_t now);
+
+/*
+ * pol_window_start - the first bucket that counts for a window of nbuckets
+ * at time now.  One bucket more than the window is counted, so that every
+ * exact window ending at or before now lies inside the counted range: the
+ * count is never below the true one, and a limit is a hard cap.  The error
+ * is at most one bucket, 1/60 of the hour window.
+ */
+int64_t		pol_window_start(int64_t now, int nbuckets);
+
+/* Counts already accepted in the windows, as read from the store. */
+typedef struct pol_counts {
+	uint32_t	pc_int_hour;	/* internal recipients, last hour */
+	uint32_t	pc_ext_hour;	/* external recipients, last hour */
+	uint32_t	pc_day;		/* all recipients, last day */
+} pol_counts;
+
+/* pol_sat_add - a + n, saturating at UINT32_MAX (counters never wrap). */
+uint32_t	pol_sat_add(uint32_t a, uint32_t n);
+
+typedef enum {
+	POL_VERDICT_ACCEPT = 0,		/* within every limit */
+	POL_VERDICT_ALERT,		/* crosses a limit; action is alert */
+	POL_VERDICT_RESTRICT		/* crosses a limit; refuse, restrict */
+} pol_verdict;
+
+/* Which limit a message crossed, for the store and the logs. */
+typedef struct pol_crossing {
+	pol_limit_id	pcr_limit;
+	uint32_t	pcr_value;	/* the limit */
+	uint32_t	pcr_count;	/* the count the message would reach */
+} pol_crossing;
+
+/*
+ * pol_decide - the verdict for a message of n_int internal and n_ext
+ * external recipients from a sender with counts cur.  A limit is crossed
+ * when the count with this message would exceed it.  On a crossing, *cross
+ * names the first limit crossed (in pol_limit_id order).  An alert verdict
+ * is only given for the message that crosses (once per crossing): a sender
+ * already over a limit whose action is alert gets POL_VERDICT_ACCEPT.
+ */
+pol_verdict	pol_decide(const pol_effective *eff, const pol_counts *cur,
+    uint32_t n_int, uint32_t n_ext, pol_crossing *cross);
+
+/*
+ * pol_expiry - when a restriction made at now with action expires.
+ * Returns false for a restriction that lasts until cleared (block);
+ * block_until_tomorrow ends at the next 00:00 UTC.
+ */
+bool		pol_expiry(pol_action action, int64_t now, int64_t *expires);
+
+/* pol_limit_name - the configuration name of a limit. */
+const char     *pol_limit_name(pol_limit_id id);
+
+/* pol_action_name - the configuration name of an action. */
+const char     *pol_action_name(pol_action action);
+
+/*
+ * pol_reason - the human text of a crossing, e.g.
+ * "external_recipients_per_hour 500 reached (501)".  Truncates safely.
+ */
+void		pol_reason(const pol_crossing *cross, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,170 @@
+/*
+ * store.h - sendguard's persistent state: restrictions, the event history
+ * and the sliding-window counters, in one SQLite database.
+ *
+ * This module is the only code that speaks SQL.  It never decides policy,
+ * never logs and never exits: every function returns 0 on success or -1 on
+ * failure with a message in the caller's err buffer, and store_errkind()
+ * tells what kind of failure it was (busy, unavailable, corrupt, schema).
+ *
+ * Memory: a store_t is created by store_open() and freed by store_close();
+ * strings in the records it fills are copied into the records' own arrays.
+ *
+ * Thread safety: a store_t is one SQLite connection and must be used by one
+ * thread at a time; the milter keeps a pool of them.  Any number of
+ * store_t, in any number of processes, may share one database file: it runs
+ * in WAL mode with a busy timeout, and writers take the lock up front
+ * (BEGIN IMMEDIATE) so a read never has to be upgraded under contention.
+ *
+ * The schema is documented in store/SCHEMA.md.
+ */
+#ifndef SENDGUARD_STORE_H
+#define SENDGUARD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION	1	/* PRAGMA user_version */
+
+typedef struct store store_t;
+
+/* What kind of failure the last call returned -1 for. */
+typedef enum {
+	STORE_ERR_NONE = 0,
+	STORE_ERR_BUSY,		/* locked past the busy timeout: try later */
+	STORE_ERR_UNAVAILABLE,	/* cannot open, I/O error, read-only, full */
+	STORE_ERR_CORRUPT,	/* corrupt, or not an SQLite database */
+	STORE_ERR_SCHEMA,	/* not a sendguard database, or too new */
+	STORE_ERR_INTERNAL	/* misuse, out of memory */
+} store_errkind_t;
+
+typedef struct store_opts {
+	int		so_busy_timeout_ms;	/* how long to wait for a lock */
+	bool		so_create;		/* create a missing database */
+} store_opts;
+
+/* Room for the strings of a record, with their terminators. */
+#define STORE_IDENTITY_SIZE	321
+#define STORE_REASON_SIZE	256
+#define STORE_NAME_SIZE		64
+#define STORE_ADDR_SIZE		64
+#define STORE_QUEUEID_SIZE	64
+#define STORE_ACTOR_SIZE	64
+
+/* A restriction: a sender that may not send until expires (or cleared). */
+typedef struct store_restriction {
+	char		sr_identity[STORE_IDENTITY_SIZE];
+	char		sr_reason[STORE_REASON_SIZE];	/* human text */
+	char		sr_limit[STORE_NAME_SIZE];	/* limit name, or "manual" */
+	uint32_t	sr_limit_value;
+	uint32_t	sr_count;		/* the count that crossed */
+	int64_t		sr_created_at;		/* seconds since the epoch */
+	bool		sr_has_expiry;
+	int64_t		sr_expires_at;		/* valid if sr_has_expiry */
+	char		sr_client_address[STORE_ADDR_SIZE];	/* "" = unknown */
+	char		sr_queue_id[STORE_QUEUEID_SIZE];	/* "" = unknown */
+	char		sr_actor[STORE_ACTOR_SIZE];	/* "sendguard" or a user */
+} store_restriction;
+
+/* Kinds of history events. */
+typedef enum {
+	STORE_EV_RESTRICTED = 0,	/* the milter restricted a sender */
+	STORE_EV_EXPIRED,		/* a restriction ran out */
+	STORE_EV_UNBLOCKED,		/* an admin cleared a restriction */
+	STORE_EV_BLOCKED,		/* an admin restricted by hand */
+	STORE_EV_ALERTED		/* a limit crossed with action alert */
+} store_event_kind;
+
+/* Window counts of one identity, as the policy core wants them. */
+typedef struct store_counts {
+	uint32_t	sc_int_hour;
+	uint32_t	sc_ext_hour;
+	uint32_t	sc_day;		/* internal + external */
+} store_counts;
+
+/*
+ * store_open - open (and with so_create, create) the database at path, in
+ * WAL mode, and check that it is a sendguard database of a schema version
+ * this code knows.  An older schema is migrated.  On success *out holds a
+ * new handle.
+ */
+int		store_open(const char *path, const store_opts *opts,
+    store_t **out, char *err, size_t errlen);
+
+/* store_close - close a handle; NULL is fine.  Rolls back an open txn. */
+void		store_close(store_t *st);
+
+/* store_errkind - the kind of the last failure on this handle. */
+store_errkind_t	store_errkind(const store_t *st);
+
+/*
+ * store_begin - start a transaction.  write = true takes the write lock at
+ * once (BEGIN IMMEDIATE), waiting up to the busy timeout.
+ */
+int		store_begin(store_t *st, bool write, char *err, size_t errlen);
+int		store_commit(store_t *st, char *err, size_t errlen);
+/* store_rollback - undo the open transaction, if any; never fails. */
+void		store_rollback(store_t *st);
+
+/*
+ * store_restriction_get - the restriction of identity in force at now.
+ * *found is false when there is none (an expired one does not count).
+ */
+int		store_restriction_get(store_t *st, const char *identity,
+    int64_t now, store_restriction *out, bool *found,
+    char *err, size_t errlen);
+
+/*
+ * store_restriction_put - restrict r->sr_identity (replacing a restriction
+ * it may have) and append a history event of kind (RESTRICTED or BLOCKED).
+ */
+int		store_restriction_put(store_t *st, const store_restriction *r,
+    store_event_kind kind, char *err, size_t errlen);
+
+/*
+ * store_restriction_clear - remove identity's restriction, append an
+ * UNBLOCKED event by actor with reason, and reset its counters.  *found
+ * tells whether there was a restriction in force.
+ */
+int		store_restriction_clear(store_t *st, const char *identity,
+    int64_t now, const char *actor, const char *reason, bool *found,
+    char *err, size_t errlen);
+
+/*
+ * store_expire - turn restrictions that ran out by now into EXPIRED events
+ * and remove them, at most max rows (0 = no bound); identity NULL = all.
+ * *n (may be NULL) gets how many.
+ */
+int		store_expire(store_t *st, const char *identity, int64_t now,
+    unsigned max, unsigned *n, char *err, size_t errlen);
+
+/*
+ * store_counts_get - sum identity's counters from bucket hour_from (hour
+ * counts) and day_from (day count) on, saturating at UINT32_MAX.
+ */
+int		store_counts_get(store_t *st, const char *identity,
+    int64_t hour_from, int64_t day_from, store_counts *out,
+    char *err, size_t errlen);
+
+/*
+ * store_counts_add - add n_int / n_ext recipients to identity's bucket, and
+ * drop that identity's buckets before prune_before.
+ */
+int		store_counts_add(store_t *st, const char *identity,
+    int64_t bucket, uint32_t n_int, uint32_t n_ext, int64_t prune_before,
+    char *err, size_t errlen);
+
+/* store_counts_prune - drop every counter bucket before before, at most max
+ * rows (0 = no bound); *n (may be NULL) gets how many. */
+int		store_counts_prune(store_t *st, int64_t before, unsigned max,
+    unsigned *n, char *err, size_t errlen);
+
+/* store_event_add - append one history event (ALERTED and the like). */
+int		store_event_add(store_t *st, store_event_kind kind,
+    int64_t at, const store_restriction *facts, char *err, size_t errlen);
+
+/* store_event_kind_name - "restricted", "expired", ... */
+const char     *store_event_kind_name(store_event_kind kind);
+
+#endif

@@ -1,0 +1,417 @@
+/*
+ * policy_test.c - table-driven tests of the pure decision core, with a
+ * pinned clock: normalisation, domain and policy matching, exemptions,
+ * CIDR parsing and matching, window edges, the hard cap, alert-once and
+ * expiry at midnight UTC.
+ */
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "../policy/policy.h"
+#include "t.h"
+
+/* 2026-11-23 14:30:15 UTC, a pinned "now". */
+#define NOW	INT64_C(1795444215)
+#define MIDNIGHT_AFTER_NOW	INT64_C(1795478400)	/* 2026-11-24 00:00 */
+
+static void
+test_normalize(void)
+{
+	static const struct {
+		const char *in, *delims, *want;
+		pol_addr_status st;
+	} cases[] = {
+		{ "<Alice@Example.COM>", "+", "alice@example.com", POL_ADDR_OK },
+		{ "alice+tag@example.com", "+", "alice@example.com", POL_ADDR_OK },
+		{ "alice+tag@example.com", "", "alice+tag@example.com", POL_ADDR_OK },
+		{ "alice-tag+x@example.com", "+-", "alice@example.com", POL_ADDR_OK },
+		{ "+tag@example.com", "+", "+tag@example.com", POL_ADDR_OK },
+		{ "  <bob@example.org>  ", "+", "bob@example.org", POL_ADDR_OK },
+		{ "bob@Example.org.", "+", "bob@example.org", POL_ADDR_OK },
+		{ "<@relay.example,@b.example:carol@example.net>", "+",
+		  "carol@example.net", POL_ADDR_OK },
+		{ "Alice", "+", "alice", POL_ADDR_OK },
+		{ "\"a b\"@example.com", "+", "\"a b\"@example.com", POL_ADDR_OK },
+		{ "<>", "+", "", POL_ADDR_NULL },
+		{ "", "+", "", POL_ADDR_NULL },
+		{ "   ", "+", "", POL_ADDR_NULL },
+		{ "<alice@example.com", "+", "", POL_ADDR_MALFORMED },
+		{ "alice@example.com>", "+", "", POL_ADDR_MALFORMED },
+		{ "al ice@example.com", "+", "", POL_ADDR_MALFORMED },
+		{ "alice@exa\r\nmple.com", "+", "", POL_ADDR_MALFORMED },
+		{ "alice@", "+", "", POL_ADDR_MALFORMED },
+		{ "@example.com", "+", "", POL_ADDR_MALFORMED },
+		{ "\"unterminated@example.com", "+", "", POL_ADDR_MALFORMED },
+		{ "<<a@b>>", "+", "", POL_ADDR_MALFORMED },
+	};
+	char out[POL_ADDR_SIZE];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pol_addr_status st = pol_normalize(cases[i].in, cases[i].delims,
+		    out, sizeof(out));
+
+		T_INTEQ(st, cases[i].st, "normalize status of \"%s\" is %s",
+		    t_vis(cases[i].in), pol_addr_status_str(cases[i].st));
+		T_STREQ(out, cases[i].want, "normalize \"%s\" with \"%s\"",
+		    t_vis(cases[i].in), cases[i].delims);
+	}
+}
+
+static void
+test_normalize_bounds(void)
+{
+	char big[10240], out[POL_ADDR_SIZE], small[8];
+	size_t i;
+
+	for (i = 0; i < sizeof(big) - 1; i++)
+		big[i] = 'a';
+	big[sizeof(big) - 1] = '\0';
+	big[100] = '@';
+	T_INTEQ(pol_normalize(big, "+", out, sizeof(out)), POL_ADDR_TOO_LONG,
+	    "a 10 kB address is too long");
+	T_STREQ(out, "", "a too long address leaves an empty result");
+
+	/* Exactly POL_ADDR_MAX characters still fit. */
+	memset(big, 'b', POL_ADDR_MAX);
+	big[POL_ADDR_MAX] = '\0';
+	big[64] = '@';
+	T_INTEQ(pol_normalize(big, "+", out, sizeof(out)), POL_ADDR_OK,
+	    "an address of exactly %d characters is accepted", POL_ADDR_MAX);
+	big[POL_ADDR_MAX] = 'b';
+	big[POL_ADDR_MAX + 1] = '\0';
+	T_INTEQ(pol_normalize(big, "+", out, sizeof(out)), POL_ADDR_TOO_LONG,
+	    "an address of %d characters is too long", POL_ADDR_MAX + 1);
+	T_INTEQ(pol_normalize("alice@example.com", "+", small, sizeof(small)),
+	    POL_ADDR_TOO_LONG, "a short output buffer is detected, not overrun");
+	T_INTEQ(pol_normalize(NULL, "+", out, sizeof(out)), POL_ADDR_NULL,
+	    "NULL input is the null sender");
+}
+
+static void
+test_default_exempt(void)
+{
+	static const struct {
+		const char *id;
+		bool exempt;
+	} cases[] = {
+		{ "", true },
+		{ "mailer-daemon@example.com", true },
+		{ "postmaster@example.org", true },
+		{ "postmaster", true },
+		{ "postmaster2@example.org", false },
+		{ "alice@example.com", false },
+		{ "mailer-daemon.x@example.com", false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		T_INTEQ(pol_default_exempt(cases[i].id), cases[i].exempt,
+		    "\"%s\" is %sexempt by default", cases[i].id,
+		    cases[i].exempt ? "" : "not ");
+}
+
+static void
+test_domains(void)
+{
+	char *pats[] = { "example.com", ".example.org" };
+	static const struct {
+		const char *domain;
+		bool listed;
+	} cases[] = {
+		{ "example.com", true },
+		{ "sub.example.com", false },
+		{ "example.org", false },
+		{ "a.example.org", true },
+		{ "a.b.example.org", true },
+		{ "badexample.org", false },
+		{ "example.com.evil", false },
+		{ "", false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		T_INTEQ(pol_domain_listed(cases[i].domain, pats, 2),
+		    cases[i].listed, "domain \"%s\" %s local", cases[i].domain,
+		    cases[i].listed ? "is" : "is not");
+}
+
+static void
+test_match(void)
+{
+	static const struct {
+		const char *pat, *id;
+		bool match;
+	} cases[] = {
+		{ "news@example.com", "news@example.com", true },
+		{ "news@example.com", "news2@example.com", false },
+		{ "@marketing.example.com", "bob@marketing.example.com", true },
+		{ "@marketing.example.com", "bob@x.marketing.example.com", false },
+		{ "@.example.com", "bob@x.example.com", true },
+		{ "@.example.com", "bob@example.com", false },
+		{ "@example.com", "example.com", false },
+		{ "alice", "alice", true },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		T_INTEQ(pol_match(cases[i].pat, cases[i].id), cases[i].match,
+		    "pattern \"%s\" %s \"%s\"", cases[i].pat,
+		    cases[i].match ? "matches" : "does not match", cases[i].id);
+}
+
+static void
+test_resolve_order(void)
+{
+	char *m1[] = { "news@example.com", "@marketing.example.com" };
+	char *m2[] = { "@example.com" };
+	char *m3[] = { "noreply@example.com" };
+	pol_rule rules[3] = {
+		{ m1, 2, { { 0, 0, 50000 } }, POL_ACT_ALERT, false, 10 },
+		{ m2, 1, { { 5, 6, 7 } }, POL_ACT_BLOCK, false, 20 },
+		/* Never reached for example.com: rule 2 wins first. */
+		{ m3, 1, { { 0, 0, 0 } }, POL_ACT_BLOCK, true, 30 },
+	};
+	pol_set set = { .ps_limits = { { 500, 1000, 10000 } },
+	    .ps_action = POL_ACT_BLOCK_UNTIL_TOMORROW,
+	    .ps_rules = rules, .ps_nrules = 3 };
+	pol_effective eff;
+
+	pol_resolve(&set, "news@example.com", &eff);
+	T_OK(eff.pe_rule == &rules[0] && eff.pe_action == POL_ACT_ALERT &&
+	    eff.pe_limits.lim_value[POL_LIM_DAY] == 50000,
+	    "the first matching rule wins (news@ gets rule 1, not @example.com)");
+	pol_resolve(&set, "noreply@example.com", &eff);
+	T_OK(eff.pe_rule == &rules[1] && !eff.pe_exempt,
+	    "a later rule is not reached once an earlier one matched");
+	pol_resolve(&set, "dave@example.net", &eff);
+	T_OK(eff.pe_rule == NULL && eff.pe_action == POL_ACT_BLOCK_UNTIL_TOMORROW
+	    && eff.pe_limits.lim_value[POL_LIM_EXT_HOUR] == 500,
+	    "no match: the global limits and action apply");
+	pol_resolve(&set, "postmaster@example.com", &eff);
+	T_OK(eff.pe_exempt, "postmaster@ is exempt before any rule is consulted");
+	rules[1].pr_match = m3;
+	pol_resolve(&set, "noreply@example.com", &eff);
+	T_OK(eff.pe_rule == &rules[1], "a rule listing the exact address matches");
+	rules[1].pr_match = m2;
+	rules[0].pr_match = m3;
+	rules[0].pr_exempt = true;
+	pol_resolve(&set, "noreply@example.com", &eff);
+	T_OK(eff.pe_exempt, "an exempt rule makes its senders exempt");
+}
+
+static void
+test_nets(void)
+{
+	static const struct {
+		const char *text;
+		bool ok;
+	} parse[] = {
+		{ "127.0.0.0/8", true }, { "::1/128", true },
+		{ "10.1.2.3", true }, { "2001:db8::/32", true },
+		{ "0.0.0.0/0", true },
+		{ "10.0.0.0/33", false }, { "10.0.0.1/8", false },
+		{ "banana", false }, { "10.0.0.0/", false }, { "10.0.0.0/-1", false },
+		{ "2001:db8::1/32", false }, { "", false }, { "10.0.0.0/8x", false },
+	};
+	pol_net nets[2];
+	uint8_t a4[4], a6[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(parse) / sizeof(parse[0]); i++) {
+		pol_net n;
+
+		T_INTEQ(pol_parse_net(parse[i].text, &n), parse[i].ok,
+		    "CIDR \"%s\" is %s", parse[i].text,
+		    parse[i].ok ? "valid" : "rejected");
+	}
+	pol_parse_net("127.0.0.0/8", &nets[0]);
+	pol_parse_net("2001:db8::/32", &nets[1]);
+	inet_pton(AF_INET, "127.0.0.1", a4);
+	T_OK(pol_net_contains(nets, 2, AF_INET, a4), "127.0.0.1 is in 127/8");
+	inet_pton(AF_INET, "128.0.0.1", a4);
+	T_OK(!pol_net_contains(nets, 2, AF_INET, a4), "128.0.0.1 is not");
+	inet_pton(AF_INET6, "2001:db8:ffff::9", a6);
+	T_OK(pol_net_contains(nets, 2, AF_INET6, a6), "2001:db8:ffff::9 is in 2001:db8::/32");
+	inet_pton(AF_INET6, "2001:db9::9", a6);
+	T_OK(!pol_net_contains(nets, 2, AF_INET6, a6), "2001:db9::9 is not");
+	inet_pton(AF_INET6, "::ffff:127.0.0.5", a6);
+	T_OK(pol_net_contains(nets, 2, AF_INET6, a6),
+	    "an IPv4-mapped IPv6 client matches as IPv4");
+	T_OK(!pol_net_contains(nets, 2, AF_INET, NULL), "no address is never internal");
+}
+
+static void
+test_windows(void)
+{
+	/* A message at the first second of a minute and one at its last
+	 * second both count the bucket 60 minutes back. */
+	T_INTEQ(pol_bucket(NOW), NOW / 60, "the bucket is the minute number");
+	T_INTEQ(pol_window_start(NOW, POL_HOUR_BUCKETS), NOW / 60 - 60,
+	    "the hour window counts 61 buckets: never less than the exact hour");
+	T_INTEQ(pol_window_start(NOW, POL_DAY_BUCKETS), NOW / 60 - 1440,
+	    "the day window counts 1441 buckets");
+	T_INTEQ(pol_bucket(-1), -1, "buckets floor before the epoch");
+	T_INTEQ(pol_sat_add(UINT32_MAX - 1, 5), UINT32_MAX, "counters saturate");
+	T_INTEQ(pol_sat_add(3, 4), 7, "counters add");
+}
+
+static void
+test_decide(void)
+{
+	static const struct {
+		const char *what;
+		pol_action action;
+		pol_counts cur;
+		uint32_t n_int, n_ext;
+		pol_verdict want;
+		pol_limit_id lim;
+		uint32_t count;
+	} cases[] = {
+		{ "under every limit", POL_ACT_BLOCK, { 0, 0, 0 }, 1, 1,
+		  POL_VERDICT_ACCEPT, 0, 0 },
+		{ "reaching the external limit exactly is allowed", POL_ACT_BLOCK,
+		  { 0, 498, 498 }, 0, 2, POL_VERDICT_ACCEPT, 0, 0 },
+		{ "one over the external limit restricts", POL_ACT_BLOCK,
+		  { 0, 499, 499 }, 0, 2, POL_VERDICT_RESTRICT, POL_LIM_EXT_HOUR, 501 },
+		{ "internal recipients do not count against external", POL_ACT_BLOCK,
+		  { 0, 500, 500 }, 10, 0, POL_VERDICT_ACCEPT, 0, 0 },
+		{ "internal hour limit", POL_ACT_BLOCK_UNTIL_TOMORROW,
+		  { 1000, 0, 1000 }, 1, 0, POL_VERDICT_RESTRICT, POL_LIM_INT_HOUR, 1001 },
+		{ "day limit counts both kinds", POL_ACT_BLOCK, { 100, 100, 9990 },
+		  6, 5, POL_VERDICT_RESTRICT, POL_LIM_DAY, 10001 },
+		{ "the first limit in order is reported", POL_ACT_BLOCK,
+		  { 1000, 500, 10000 }, 1, 1, POL_VERDICT_RESTRICT, POL_LIM_EXT_HOUR, 501 },
+		{ "alert on the crossing message", POL_ACT_ALERT, { 0, 500, 500 },
+		  0, 1, POL_VERDICT_ALERT, POL_LIM_EXT_HOUR, 501 },
+		{ "no second alert beyond the limit", POL_ACT_ALERT,
+		  { 0, 501, 501 }, 0, 1, POL_VERDICT_ACCEPT, 0, 0 },
+		{ "a huge message alone crosses", POL_ACT_BLOCK, { 0, 0, 0 }, 0,
+		  UINT32_MAX, POL_VERDICT_RESTRICT, POL_LIM_EXT_HOUR, UINT32_MAX },
+		{ "an empty message crosses nothing", POL_ACT_BLOCK,
+		  { 5000, 5000, 50000 }, 0, 0, POL_VERDICT_ACCEPT, 0, 0 },
+	};
+	pol_effective eff = { .pe_limits = { { 500, 1000, 10000 } } };
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pol_crossing cr = { 0, 0, 0 };
+		pol_verdict v;
+
+		eff.pe_action = cases[i].action;
+		v = pol_decide(&eff, &cases[i].cur, cases[i].n_int,
+		    cases[i].n_ext, &cr);
+		T_INTEQ(v, cases[i].want, "decide: %s", cases[i].what);
+		if (cases[i].want != POL_VERDICT_ACCEPT) {
+			T_INTEQ(cr.pcr_limit, cases[i].lim, "decide: %s: which limit",
+			    cases[i].what);
+			T_INTEQ(cr.pcr_count, cases[i].count, "decide: %s: count",
+			    cases[i].what);
+		}
+	}
+
+	/* 0 = no limit; exempt = never. */
+	{
+		pol_effective off = { .pe_limits = { { 0, 0, 0 } },
+		    .pe_action = POL_ACT_BLOCK };
+		pol_counts big = { UINT32_MAX, UINT32_MAX, UINT32_MAX };
+		pol_crossing cr;
+
+		T_INTEQ(pol_decide(&off, &big, 10, 10, &cr), POL_VERDICT_ACCEPT,
+		    "a limit of 0 is no limit");
+		eff.pe_exempt = true;
+		T_INTEQ(pol_decide(&eff, &big, 10, 10, &cr), POL_VERDICT_ACCEPT,
+		    "an exempt sender is never restricted");
+	}
+}
+
+/* A hard cap over a simulated hour: send one recipient every 7 seconds,
+ * counting with the real bucket arithmetic, and check that no exact
+ * 3600-second window ever holds more accepted recipients than the limit. */
+static void
+test_hard_cap_sliding(void)
+{
+	enum { STEPS = 2000, LIMIT = 100 };
+	static int64_t accepted_at[STEPS];
+	static uint32_t bucket_count[STEPS * 7 / 60 + 2];
+	pol_effective eff = { .pe_limits = { { LIMIT, 0, 0 } },
+	    .pe_action = POL_ACT_ALERT };
+	int64_t t0 = NOW - NOW % 60 + 37, t;
+	size_t nacc = 0, i, j, worst = 0;
+
+	for (i = 0; i < STEPS; i++) {
+		pol_counts c = { 0, 0, 0 };
+		pol_crossing cr;
+		int64_t from, b;
+
+		t = t0 + (int64_t)i * 7;
+		from = pol_window_start(t, POL_HOUR_BUCKETS);
+		for (b = from; b <= pol_bucket(t); b++)
+			if (b >= pol_bucket(t0))
+				c.pc_ext_hour += bucket_count[b - pol_bucket(t0)];
+		if (c.pc_ext_hour + 1 > LIMIT)
+			continue;
+		(void)pol_decide(&eff, &c, 0, 1, &cr);
+		bucket_count[pol_bucket(t) - pol_bucket(t0)]++;
+		accepted_at[nacc++] = t;
+	}
+	for (i = 0; i < nacc; i++) {
+		size_t n = 0;
+
+		for (j = i; j < nacc && accepted_at[j] < accepted_at[i] + 3600; j++)
+			n++;
+		if (n > worst)
+			worst = n;
+	}
+	T_OK(worst <= LIMIT && worst >= LIMIT - 2,
+	    "sliding hour: at most %d accepted in any exact hour (worst %zu)",
+	    LIMIT, worst);
+}
+
+static void
+test_expiry(void)
+{
+	int64_t exp = 0;
+
+	T_OK(pol_expiry(POL_ACT_BLOCK_UNTIL_TOMORROW, NOW, &exp) &&
+	    exp == MIDNIGHT_AFTER_NOW,
+	    "block_until_tomorrow expires at the next 00:00 UTC");
+	T_OK(pol_expiry(POL_ACT_BLOCK_UNTIL_TOMORROW, MIDNIGHT_AFTER_NOW, &exp)
+	    && exp == MIDNIGHT_AFTER_NOW + 86400,
+	    "restricted exactly at midnight: until the next midnight");
+	T_OK(pol_expiry(POL_ACT_BLOCK_UNTIL_TOMORROW, MIDNIGHT_AFTER_NOW - 1,
+	    &exp) && exp == MIDNIGHT_AFTER_NOW,
+	    "restricted at 23:59:59: one second later");
+	T_OK(!pol_expiry(POL_ACT_BLOCK, NOW, &exp), "block lasts until cleared");
+}
+
+static void
+test_reason(void)
+{
+	pol_crossing cr = { POL_LIM_EXT_HOUR, 500, 501 };
+	char small[16], buf[128];
+
+	pol_reason(&cr, buf, sizeof(buf));
+	T_STREQ(buf, "external_recipients_per_hour 500 exceeded: 501 recipients",
+	    "the reason names the limit, its value and the count");
+	pol_reason(&cr, small, sizeof(small));
+	T_INTEQ(strlen(small), sizeof(small) - 1, "a reason is truncated safely");
+}
+
+int
+main(void)
+{
+	test_normalize();
+	test_normalize_bounds();
+	test_default_exempt();
+	test_domains();
+	test_match();
+	test_resolve_order();
+	test_nets();
+	test_windows();
+	test_decide();
+	test_hard_cap_sliding();
+	test_expiry();
+	test_reason();
+	return t_done();
+}
