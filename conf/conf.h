@@ -53,6 +53,7 @@ void		conf_free(conf_t *c);
 
 const char     *conf_path(const conf_t *c);	/* the file it came from */
 const char     *conf_socket(const conf_t *c);	/* libmilter socket spec */
+int		conf_socket_mode(const conf_t *c);	/* unix socket permissions */
 const char     *conf_database(const conf_t *c);	/* SQLite file path */
 int		conf_busy_timeout_ms(const conf_t *c);
 conf_store_error conf_on_store_error(const conf_t *c);
@@ -62,9 +63,16 @@ const conf_reply *conf_reply_get(const conf_t *c);
 const pol_set  *conf_policy(const conf_t *c);
 
 /*
+ * conf_restart_needed - the name of the first option that differs between
+ * old and nc and that a reload cannot change ("socket", "database"), or
+ * NULL if nc can be swapped in for old.
+ */
+const char     *conf_restart_needed(const conf_t *old, const conf_t *nc);
+
+/*
  * conf_socket_valid - is spec a socket libmilter can listen on:
  * "unix:/path", "local:/path", "inet:PORT@HOST", "inet6:PORT@HOST"
- * (HOST optional for inet)?  On false, err says why.
+ * (HOST optional for both)?  On false, err says why, without the spec.
  */
 bool		conf_socket_valid(const char *spec, char *err, size_t errlen);
 

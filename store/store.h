@@ -95,7 +95,10 @@ int		store_open(const char *path, const store_opts *opts,
 /* store_close - close a handle; NULL is fine.  Rolls back an open txn. */
 void		store_close(store_t *st);
 
-/* store_errkind - the kind of the last failure on this handle. */
+/*
+ * store_errkind - the kind of the last failure on this handle; with NULL,
+ * the kind of this thread's last store_open() failure (no handle exists).
+ */
 store_errkind_t	store_errkind(const store_t *st);
 
 /*

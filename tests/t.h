@@ -36,6 +36,7 @@ t_check(bool ok, const char *file, int line, const char *fmt, ...)
 }
 
 /* t_vis - s with control characters shown as '?', for a TAP line */
+__attribute__((unused))
 static const char *
 t_vis(const char *s)
 {

@@ -1,0 +1,112 @@
+/*
+ * conf_int.h - what conf.c (the loader) and conf_table.c (the option table
+ * and the checks of each value) share; nothing outside conf/ includes it.
+ *
+ * A load builds one conf_t through a conf_ld: the loader walks the table
+ * and the libconfig tree, each row's store function checks a value and
+ * copies it into the conf_t.  Errors go through conf_fail(), "file:line:
+ * key: message", and every function returns 0 or -1.  Single-threaded per
+ * load; the table is read-only.
+ */
+#ifndef SENDGUARD_CONF_INT_H
+#define SENDGUARD_CONF_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libconfig.h>
+
+#include "conf.h"
+
+#define CONF_KEY_MAX		256	/* longest dotted key in a message */
+#define CONF_DEFAULTS_FILE	"(defaults)"
+#define CONF_TEXT_LINE_MAX	(CONF_REPLY_LINE_MAX - 16)	/* room for "550-5.1.8 " */
+
+struct conf {
+	char	       *c_path;
+	char	       *c_socket;
+	int		c_socket_mode;	/* permissions of a unix socket */
+	char	       *c_database;
+	int		c_busy_timeout_ms;
+	conf_store_error c_store_error;
+	int		c_log_facility;
+	const char     *c_log_facility_name;	/* static, from conf_facilities */
+	conf_reply	c_reply;		/* lines are ours (strdup) */
+	pol_set		c_pol;
+};
+
+/* A load in progress: where values go and where errors are reported. */
+typedef struct conf_ld {
+	conf_t	       *ld_conf;
+	const char     *ld_file;	/* for settings without a source file */
+	char	       *ld_err;
+	size_t		ld_errlen;
+	bool		ld_in_rule;	/* unset keys inherit: no defaults */
+	bool		ld_defaulting;	/* the value comes from the table */
+	pol_limits     *ld_limits;	/* where limits.* are stored */
+	pol_action     *ld_action;	/* where action is stored */
+	pol_rule       *ld_rule;	/* the rule being read, or NULL */
+} conf_ld;
+
+typedef enum {
+	CK_INT,		/* integer within co_min..co_max */
+	CK_BOOL,
+	CK_STR,
+	CK_ENUM,	/* a string, one of co_enum */
+	CK_STRLIST,	/* [ "a", "b" ] or ( "a", "b" ), co_min..co_max entries */
+	CK_GROUP,	/* { ... }: its keys are the rows "co_sub.*" */
+	CK_GROUPLIST	/* ( { ... }, ... ): each element's keys are "co_sub.*" */
+} conf_kind;
+
+typedef struct conf_enum {
+	const char     *ce_name;
+	int		ce_value;
+} conf_enum;
+
+/* A checked scalar, handed to a row's store function. */
+typedef struct conf_val {
+	long long	cv_int;		/* CK_INT, CK_BOOL, CK_ENUM */
+	const char     *cv_str;		/* CK_STR, CK_ENUM */
+} conf_val;
+
+struct conf_opt;
+typedef int (*conf_store_fn)(conf_ld *, const struct conf_opt *,
+    const char *key, const config_setting_t *, const conf_val *);
+
+typedef struct conf_opt {
+	const char     *co_name;	/* dotted; "policies[]." for rule keys */
+	conf_kind	co_kind;
+	const char     *co_default;	/* libconfig text; NULL: none */
+	long long	co_min, co_max;	/* CK_INT value, CK_STRLIST length */
+	const conf_enum *co_enum;	/* CK_ENUM */
+	bool		co_reload;	/* false: a change needs a restart */
+	bool		co_required;	/* no default and must be present */
+	const char     *co_sub;		/* CK_GROUP*: prefix of the keys */
+	conf_store_fn	co_store;	/* NULL for CK_GROUP */
+	int		co_arg;		/* store-specific (limit id) */
+	size_t		co_off;		/* CK_STR via conf_store_str: member */
+} conf_opt;
+
+/* The option table, in processing order (conf_table.c). */
+extern const conf_opt	conf_opts[];
+extern const size_t	conf_nopts;
+
+/* conf_line - the source line of s, or of its nearest ancestor with one */
+int		conf_line(const config_setting_t *s);
+
+/* conf_fail - "file:line: key: message" into the load's error buffer; -1 */
+__attribute__((format(printf, 4, 5)))
+int		conf_fail(conf_ld *ld, const config_setting_t *s,
+    const char *key, const char *fmt, ...);
+
+/* conf_oom - out of memory, reported like any other error; -1 */
+int		conf_oom(conf_ld *ld, const config_setting_t *s, const char *key);
+
+/*
+ * conf_group - read group g (NULL: absent) whose keys are the rows
+ * "prefix.*", shown in messages as "base.*"; 0 or -1.
+ */
+int		conf_group(conf_ld *ld, const char *prefix, const char *base,
+    const config_setting_t *g);
+
+#endif

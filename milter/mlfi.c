@@ -1,0 +1,537 @@
+/*
+ * mlfi.c - the libmilter callbacks: who is sending, what they send, and
+ * the answer to the MTA.
+ *
+ * Contexts (OpenDKIM's shape, smaller): mlfi_connect allocates a
+ * connection context and pins the configuration generation; mlfi_envfrom
+ * resets the message part of it; mlfi_abort forgets the message (it
+ * counts nothing); mlfi_close frees everything and clears the private
+ * pointer.  A message is judged twice: at MAIL FROM (is the sender
+ * restricted?) and at end-of-message, where its recipients are counted
+ * against the limits inside one write transaction, so two messages from
+ * one sender in parallel cannot both slip under a limit.  We never refuse
+ * at RCPT: Postfix treats that as a configuration error for local
+ * submissions.
+ *
+ * A store failure is never fatal: the message is tempfailed (or accepted,
+ * per on_store_error), logged, and the next message tries again.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmilter/mfapi.h>
+
+#include "milt.h"
+
+#define MILT_QUEUEID_SIZE	64
+#define MILT_ERR_SIZE		512
+#define MILT_LOGTXT_SIZE	400
+
+/* Per-message state, reset at every MAIL FROM. */
+typedef struct milt_msg {
+	bool		mctx_outbound;	/* counted: auth or internal client */
+	bool		mctx_auth;	/* identity is a SASL login */
+	char		mctx_identity[POL_ADDR_SIZE];
+	pol_effective	mctx_policy;
+	uint32_t	mctx_n_int;	/* recipients in local_domains */
+	uint32_t	mctx_n_ext;	/* recipients elsewhere */
+	uint32_t	mctx_n_bad;	/* malformed recipients seen */
+	char		mctx_bad_rcpt[MILT_LOGTXT_SIZE]; /* the first, cleaned */
+	char		mctx_queue_id[MILT_QUEUEID_SIZE];
+} milt_msg;
+
+/* Per-connection state. */
+typedef struct milt_conn {
+	milt_conf      *cctx_conf;	/* pinned generation */
+	char		cctx_client[INET6_ADDRSTRLEN];	/* "unknown" if none */
+	bool		cctx_internal;	/* in internal_networks */
+	milt_msg	cctx_msg;
+} milt_conn;
+
+/* milt_now - the clock, read once per callback */
+static int64_t
+milt_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* conn_of - this connection's context */
+static milt_conn *
+conn_of(SMFICTX *ctx)
+{
+	return (milt_conn *)smfi_getpriv(ctx);
+}
+
+/* capture_queue_id - remember "i" whenever the MTA offers it: Postfix
+ * sends it from the first or second RCPT, Sendmail at MAIL FROM */
+static void
+capture_queue_id(SMFICTX *ctx, milt_msg *m)
+{
+	const char *qid = smfi_getsymval(ctx, "i");
+
+	if (qid != NULL && *qid != '\0')
+		milt_printable(qid, m->mctx_queue_id, sizeof(m->mctx_queue_id));
+}
+
+/* qid_or_dash - a queue id for a log line */
+static const char *
+qid_or_dash(const milt_msg *m)
+{
+	return m->mctx_queue_id[0] != '\0' ? m->mctx_queue_id : "NOQUEUE";
+}
+
+/* reply_refused - the configured multi-line reply; libmilter wants the
+ * lines as separate arguments, terminated by NULL */
+static sfsistat
+reply_refused(SMFICTX *ctx, const milt_conf *mc)
+{
+	const conf_reply *r = conf_reply_get(mc->mc_conf);
+	char *l[CONF_REPLY_LINES_MAX] = { NULL };
+	size_t i;
+
+	for (i = 0; i < mc->mc_nreply; i++)
+		l[i] = mc->mc_reply[i];
+	if (smfi_setmlreply(ctx, r->cr_code, r->cr_xcode, l[0], l[1], l[2],
+	    l[3], l[4], l[5], l[6], l[7], l[8], l[9], l[10], l[11], l[12],
+	    l[13], l[14], l[15], l[16], l[17], l[18], l[19], l[20], l[21],
+	    l[22], l[23], l[24], l[25], l[26], l[27], l[28], l[29], l[30],
+	    l[31], (char *)NULL) != MI_SUCCESS)
+		milt_log(LOG_ERR, "cannot set the refusal reply %s %s; the MTA "
+		    "sends its default rejection", r->cr_code, r->cr_xcode);
+	return SMFIS_REJECT;
+}
+
+/* tempfail - 451 with an enhanced code: the client keeps the message and
+ * retries, nothing is lost */
+static sfsistat
+tempfail(SMFICTX *ctx, const char *xcode, const char *text)
+{
+	(void)smfi_setreply(ctx, "451", (char *)xcode, (char *)text);
+	return SMFIS_TEMPFAIL;
+}
+
+/* store_failed - what a store failure means for this message */
+static sfsistat
+store_failed(SMFICTX *ctx, milt_conn *c, const char *what, const char *err)
+{
+	milt_msg *m = &c->cctx_msg;
+
+	if (conf_on_store_error(c->cctx_conf->mc_conf) == CONF_STORE_ERROR_ACCEPT) {
+		milt_log(LOG_ERR, "%s: identity=%s: database error while %s: %s; "
+		    "accepting (on_store_error = accept)", qid_or_dash(m),
+		    m->mctx_identity, what, err);
+		return SMFIS_ACCEPT;
+	}
+	milt_log(LOG_ERR, "%s: identity=%s: database error while %s: %s; "
+	    "tempfailing (on_store_error = tempfail)", qid_or_dash(m),
+	    m->mctx_identity, what, err);
+	return tempfail(ctx, "4.3.0",
+	    "Outbound sender policy temporarily unavailable, try again later");
+}
+
+/* format_expiry - "2026-11-24T00:00:00Z" or "until cleared" */
+static const char *
+format_expiry(const store_restriction *r, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t t;
+
+	if (!r->sr_has_expiry)
+		return "until cleared";
+	t = (time_t)r->sr_expires_at;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)r->sr_expires_at);
+	return buf;
+}
+
+/* mlfi_connect - pin the configuration and note the client's address */
+static sfsistat
+mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	milt_conn *c;
+	const pol_set *ps;
+	const uint8_t *raw = NULL;
+	int family = AF_UNSPEC;
+
+	(void)hostname;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		milt_log(LOG_ERR, "out of memory for a new connection; tempfailing");
+		return SMFIS_TEMPFAIL;
+	}
+	c->cctx_conf = milt_conf_acquire();
+	snprintf(c->cctx_client, sizeof(c->cctx_client), "unknown");
+	if (hostaddr != NULL && hostaddr->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)hostaddr;
+
+		family = AF_INET;
+		raw = (const uint8_t *)&sin->sin_addr;
+	} else if (hostaddr != NULL && hostaddr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)hostaddr;
+
+		family = AF_INET6;
+		raw = (const uint8_t *)&sin6->sin6_addr;
+	}
+	if (raw != NULL) {
+		if (inet_ntop(family, raw, c->cctx_client,
+		    sizeof(c->cctx_client)) == NULL)
+			snprintf(c->cctx_client, sizeof(c->cctx_client), "unknown");
+		ps = conf_policy(c->cctx_conf->mc_conf);
+		c->cctx_internal = pol_net_contains(ps->ps_networks,
+		    ps->ps_nnetworks, family, raw);
+	}
+	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+		milt_conf_release(c->cctx_conf);
+		free(c);
+		milt_log(LOG_ERR, "cannot attach a connection context; tempfailing");
+		return SMFIS_TEMPFAIL;
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* log_exempt - the one line for an outbound message that is not counted */
+static void
+log_exempt(const milt_conn *c)
+{
+	const milt_msg *m = &c->cctx_msg;
+	const pol_rule *r = m->mctx_policy.pe_rule;
+
+	if (r != NULL)
+		milt_log(LOG_INFO, "%s: identity=%s client=%s: exempt by the "
+		    "policy at %s:%d", qid_or_dash(m), m->mctx_identity,
+		    c->cctx_client, conf_path(c->cctx_conf->mc_conf), r->pr_line);
+	else
+		milt_log(LOG_INFO, "%s: identity=%s client=%s: exempt (null "
+		    "sender, MAILER-DAEMON or postmaster)", qid_or_dash(m),
+		    m->mctx_identity[0] ? m->mctx_identity : "<>", c->cctx_client);
+}
+
+/* mlfi_envfrom - decide who is sending; refuse a restricted sender */
+static sfsistat
+mlfi_envfrom(SMFICTX *ctx, char **argv)
+{
+	milt_conn *c = conn_of(ctx);
+	milt_msg *m;
+	const pol_set *ps;
+	const char *login, *raw;
+	char err[MILT_ERR_SIZE], logtxt[MILT_LOGTXT_SIZE], exp[32];
+	store_restriction r;
+	store_errkind_t kind;
+	pol_addr_status st;
+	store_t *s;
+	bool found = false;
+
+	if (c == NULL)
+		return tempfail(ctx, "4.3.0", "Internal error, try again later");
+	m = &c->cctx_msg;
+	memset(m, 0, sizeof(*m));
+	capture_queue_id(ctx, m);
+	ps = conf_policy(c->cctx_conf->mc_conf);
+
+	login = smfi_getsymval(ctx, "{auth_authen}");
+	if (login != NULL && *login != '\0') {
+		m->mctx_auth = true;
+		raw = login;
+	} else if (c->cctx_internal) {
+		raw = argv != NULL ? argv[0] : NULL;
+	} else {
+		/* Inbound: never counted, never refused by sendguard. */
+		return SMFIS_ACCEPT;
+	}
+
+	st = pol_normalize(raw, ps->ps_delimiters, m->mctx_identity,
+	    sizeof(m->mctx_identity));
+	if (st == POL_ADDR_MALFORMED || st == POL_ADDR_TOO_LONG) {
+		milt_log(LOG_WARNING, "%s: client=%s: %s %s: \"%s\"; tempfailing",
+		    qid_or_dash(m), c->cctx_client,
+		    m->mctx_auth ? "login" : "sender", pol_addr_status_str(st),
+		    milt_printable(raw, logtxt, sizeof(logtxt)));
+		return m->mctx_auth ?
+		    tempfail(ctx, "4.7.0", "Cannot handle this login name") :
+		    tempfail(ctx, "4.1.7", "Bad sender address syntax");
+	}
+	/* A login of "<>" is nonsense; an empty one was handled above. */
+	if (st == POL_ADDR_NULL && m->mctx_auth)
+		return tempfail(ctx, "4.7.0", "Cannot handle this login name");
+
+	pol_resolve(ps, m->mctx_identity, &m->mctx_policy);
+	if (m->mctx_policy.pe_exempt) {
+		log_exempt(c);
+		return SMFIS_ACCEPT;
+	}
+	m->mctx_outbound = true;
+
+	/* Read in autocommit: a restriction cleared a moment ago is gone. */
+	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
+		return store_failed(ctx, c, "opening the database", err);
+	if (store_restriction_get(s, m->mctx_identity, milt_now(), &r, &found,
+	    err, sizeof(err)) != 0) {
+		milt_pool_put(s, false);
+		return store_failed(ctx, c, "looking up a restriction", err);
+	}
+	milt_pool_put(s, true);
+	if (!found)
+		return SMFIS_CONTINUE;
+
+	milt_log(LOG_NOTICE, "%s: identity=%s client=%s: refused at MAIL FROM: "
+	    "restricted (%s) %s", qid_or_dash(m), m->mctx_identity,
+	    c->cctx_client, r.sr_reason,
+	    r.sr_has_expiry ? format_expiry(&r, exp, sizeof(exp)) : "until cleared");
+	return reply_refused(ctx, c->cctx_conf);
+}
+
+/* mlfi_envrcpt - classify and count one recipient (refusals wait for eom) */
+static sfsistat
+mlfi_envrcpt(SMFICTX *ctx, char **argv)
+{
+	milt_conn *c = conn_of(ctx);
+	milt_msg *m;
+	const pol_set *ps;
+	char rcpt[POL_ADDR_SIZE];
+	pol_addr_status st;
+
+	if (c == NULL || !c->cctx_msg.mctx_outbound)
+		return SMFIS_CONTINUE;
+	m = &c->cctx_msg;
+	capture_queue_id(ctx, m);
+	ps = conf_policy(c->cctx_conf->mc_conf);
+
+	st = pol_normalize(argv != NULL ? argv[0] : NULL, "", rcpt, sizeof(rcpt));
+	if (st != POL_ADDR_OK) {
+		if (m->mctx_n_bad++ == 0)
+			milt_printable(argv != NULL ? argv[0] : NULL,
+			    m->mctx_bad_rcpt, sizeof(m->mctx_bad_rcpt));
+		return SMFIS_CONTINUE;
+	}
+	/* An unqualified recipient is delivered locally: internal. */
+	if (strchr(rcpt, '@') == NULL ||
+	    pol_domain_listed(pol_domain_of(rcpt), ps->ps_local_domains,
+	    ps->ps_nlocal_domains))
+		m->mctx_n_int = pol_sat_add(m->mctx_n_int, 1);
+	else
+		m->mctx_n_ext = pol_sat_add(m->mctx_n_ext, 1);
+	return SMFIS_CONTINUE;
+}
+
+/* log_counts - the one info line of a counted message */
+static void
+log_counts(int prio, const milt_conn *c, const pol_counts *after,
+    const char *result)
+{
+	const milt_msg *m = &c->cctx_msg;
+	const pol_limits *l = &m->mctx_policy.pe_limits;
+
+	milt_log(prio, "%s: identity=%s client=%s auth=%s rcpts=%u internal, "
+	    "%u external; hour internal %u/%u, hour external %u/%u, day %u/%u: %s",
+	    qid_or_dash(m), m->mctx_identity, c->cctx_client,
+	    m->mctx_auth ? "yes" : "no", m->mctx_n_int, m->mctx_n_ext,
+	    after->pc_int_hour, l->lim_value[POL_LIM_INT_HOUR],
+	    after->pc_ext_hour, l->lim_value[POL_LIM_EXT_HOUR],
+	    after->pc_day, l->lim_value[POL_LIM_DAY], result);
+}
+
+/* fill_facts - the restriction record of a crossing */
+static void
+fill_facts(store_restriction *r, const milt_conn *c, const pol_crossing *cr,
+    int64_t now)
+{
+	const milt_msg *m = &c->cctx_msg;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->sr_identity, sizeof(r->sr_identity), "%s", m->mctx_identity);
+	pol_reason(cr, r->sr_reason, sizeof(r->sr_reason));
+	snprintf(r->sr_limit, sizeof(r->sr_limit), "%s",
+	    pol_limit_name(cr->pcr_limit));
+	r->sr_limit_value = cr->pcr_value;
+	r->sr_count = cr->pcr_count;
+	r->sr_created_at = now;
+	r->sr_has_expiry = pol_expiry(m->mctx_policy.pe_action, now,
+	    &r->sr_expires_at);
+	snprintf(r->sr_client_address, sizeof(r->sr_client_address), "%s",
+	    c->cctx_client);
+	snprintf(r->sr_queue_id, sizeof(r->sr_queue_id), "%s", m->mctx_queue_id);
+	snprintf(r->sr_actor, sizeof(r->sr_actor), "sendguard");
+}
+
+/* mlfi_eom - count the message against the limits, or refuse it whole */
+static sfsistat
+mlfi_eom(SMFICTX *ctx)
+{
+	milt_conn *c = conn_of(ctx);
+	milt_msg *m;
+	char err[MILT_ERR_SIZE], exp[32];
+	const char *what = "opening the database";
+	store_restriction r;
+	store_counts sc;
+	store_errkind_t kind;
+	pol_counts cur, after;
+	pol_crossing cr;
+	pol_verdict v;
+	store_t *s = NULL;
+	int64_t now = milt_now();
+	bool found = false;
+
+	if (c == NULL || !c->cctx_msg.mctx_outbound)
+		return SMFIS_CONTINUE;
+	m = &c->cctx_msg;
+	capture_queue_id(ctx, m);
+
+	if (m->mctx_n_bad > 0) {
+		milt_log(LOG_WARNING, "%s: identity=%s client=%s: %u malformed "
+		    "recipient address(es), first \"%s\"; tempfailing",
+		    qid_or_dash(m), m->mctx_identity, c->cctx_client,
+		    m->mctx_n_bad, m->mctx_bad_rcpt);
+		return tempfail(ctx, "4.1.3", "Bad recipient address syntax");
+	}
+
+	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
+		goto failed;
+	what = "counting recipients";
+	if (store_begin(s, true, err, sizeof(err)) != 0 ||
+	    store_expire(s, m->mctx_identity, now, 0, NULL, err, sizeof(err)) != 0 ||
+	    store_restriction_get(s, m->mctx_identity, now, &r, &found, err,
+	    sizeof(err)) != 0)
+		goto failed;
+
+	/* Restricted while this message was in flight (a parallel one crossed,
+	 * or an admin blocked the sender): refuse it too. */
+	if (found) {
+		if (store_commit(s, err, sizeof(err)) != 0)
+			goto failed;
+		milt_pool_put(s, true);
+		milt_log(LOG_NOTICE, "%s: identity=%s client=%s: refused at end of "
+		    "message: restricted (%s) %s", qid_or_dash(m), m->mctx_identity,
+		    c->cctx_client, r.sr_reason, format_expiry(&r, exp, sizeof(exp)));
+		return reply_refused(ctx, c->cctx_conf);
+	}
+
+	if (store_counts_get(s, m->mctx_identity,
+	    pol_window_start(now, POL_HOUR_BUCKETS),
+	    pol_window_start(now, POL_DAY_BUCKETS), &sc, err, sizeof(err)) != 0)
+		goto failed;
+	cur.pc_int_hour = sc.sc_int_hour;
+	cur.pc_ext_hour = sc.sc_ext_hour;
+	cur.pc_day = sc.sc_day;
+	after.pc_int_hour = pol_sat_add(cur.pc_int_hour, m->mctx_n_int);
+	after.pc_ext_hour = pol_sat_add(cur.pc_ext_hour, m->mctx_n_ext);
+	after.pc_day = pol_sat_add(cur.pc_day,
+	    pol_sat_add(m->mctx_n_int, m->mctx_n_ext));
+
+	v = pol_decide(&m->mctx_policy, &cur, m->mctx_n_int, m->mctx_n_ext, &cr);
+	if (v == POL_VERDICT_RESTRICT) {
+		/* Committed before the reply that announces it. */
+		fill_facts(&r, c, &cr, now);
+		if (store_restriction_put(s, &r, STORE_EV_RESTRICTED, err,
+		    sizeof(err)) != 0 || store_commit(s, err, sizeof(err)) != 0)
+			goto failed;
+		milt_pool_put(s, true);
+		log_counts(LOG_INFO, c, &cur, "refused, counts unchanged");
+		milt_log(LOG_WARNING, "%s: identity=%s client=%s: restricted: %s; "
+		    "action %s, %s %s", qid_or_dash(m), m->mctx_identity,
+		    c->cctx_client, r.sr_reason,
+		    pol_action_name(m->mctx_policy.pe_action),
+		    r.sr_has_expiry ? "until" : "",
+		    format_expiry(&r, exp, sizeof(exp)));
+		return reply_refused(ctx, c->cctx_conf);
+	}
+
+	if (store_counts_add(s, m->mctx_identity, pol_bucket(now), m->mctx_n_int,
+	    m->mctx_n_ext, pol_window_start(now, POL_DAY_BUCKETS), err,
+	    sizeof(err)) != 0)
+		goto failed;
+	if (v == POL_VERDICT_ALERT) {
+		fill_facts(&r, c, &cr, now);
+		r.sr_has_expiry = false;
+		if (store_event_add(s, STORE_EV_ALERTED, now, &r, err,
+		    sizeof(err)) != 0)
+			goto failed;
+	}
+	if (store_commit(s, err, sizeof(err)) != 0)
+		goto failed;
+	milt_pool_put(s, true);
+	log_counts(LOG_INFO, c, &after, "accepted");
+	if (v == POL_VERDICT_ALERT)
+		milt_log(LOG_WARNING, "%s: identity=%s client=%s: limit crossed: "
+		    "%s; action alert, message accepted", qid_or_dash(m),
+		    m->mctx_identity, c->cctx_client, r.sr_reason);
+	return SMFIS_CONTINUE;
+
+failed:
+	if (s != NULL) {
+		store_rollback(s);
+		milt_pool_put(s, false);
+	}
+	return store_failed(ctx, c, what, err);
+}
+
+/* mlfi_abort - the message is gone: it counts nothing */
+static sfsistat
+mlfi_abort(SMFICTX *ctx)
+{
+	milt_conn *c = conn_of(ctx);
+
+	if (c != NULL)
+		memset(&c->cctx_msg, 0, sizeof(c->cctx_msg));
+	return SMFIS_CONTINUE;
+}
+
+/* mlfi_close - free the connection and unpin its configuration */
+static sfsistat
+mlfi_close(SMFICTX *ctx)
+{
+	milt_conn *c = conn_of(ctx);
+
+	if (c != NULL) {
+		milt_conf_release(c->cctx_conf);
+		free(c);
+		(void)smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* mlfi_negotiate - ask only for the stages we use: less traffic per
+ * message, for the MTA and for us */
+static sfsistat
+mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	unsigned long want = SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH |
+	    SMFIP_NOBODY | SMFIP_NOUNKNOWN;
+
+	(void)ctx;
+	(void)f0;
+	(void)f2;
+	(void)f3;
+	*pf0 = 0;			/* no actions: we never modify mail */
+	*pf1 = want & f1;		/* only what the MTA offers */
+	*pf2 = 0;
+	*pf3 = 0;
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc milt_desc = {
+	.xxfi_name = "sendguard",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_NONE,
+	.xxfi_connect = mlfi_connect,
+	.xxfi_envfrom = mlfi_envfrom,
+	.xxfi_envrcpt = mlfi_envrcpt,
+	.xxfi_eom = mlfi_eom,
+	.xxfi_abort = mlfi_abort,
+	.xxfi_close = mlfi_close,
+	.xxfi_negotiate = mlfi_negotiate,
+};
+
+int
+milt_register(void)
+{
+	return smfi_register(milt_desc) == MI_SUCCESS ? 0 : -1;
+}

@@ -1,0 +1,345 @@
+#!/bin/sh
+# e2e_postfix.sh - sendguard end to end: a real Postfix on loopback, swaks as
+# the SMTP client, the instance's own sendmail(1) for local submissions, and
+# the sqlite3 CLI on sendguard's database.
+#
+# One private Postfix instance (tests/lib/postfix.sh) and one sendguard run
+# in a temporary directory; the trap stops both and removes the directory on
+# any exit (KEEP=1 keeps it).  Prints one TAP line per assertion, checked on
+# the real wire text; exits 0 only if every assertion passed.  Needs root,
+# postfix, swaks, sqlite3 and a built ./sendguard (SENDGUARD=path to
+# override).  Every wait is bounded; a run takes about 15 s, 9 of them
+# waiting for sendguard to exit on SIGTERM (libmilter checks its stop flag
+# every 5 s).
+#
+#   sh tests/e2e_postfix.sh
+
+set -u
+
+TESTS=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$TESTS")
+# shellcheck source=lib/tap.sh
+. "$TESTS/lib/tap.sh"
+# shellcheck source=lib/postfix.sh
+. "$TESTS/lib/postfix.sh"
+
+SENDGUARD=${SENDGUARD:-$ROOT/sendguard}
+SG_PID=
+
+REPLY1="550-5.1.8 Your message couldn't be delivered because you weren't recognized as a valid sender. The most common reason for this is that your email address is suspected of sending spam and it's no longer allowed to send email. Contact your email admin for assistance."
+REPLY2="550 5.1.8 Access denied, bad outbound sender"
+
+# --- processes ------------------------------------------------------------
+
+# proc_alive PID - is PID running (a zombie child is not)?
+proc_alive() {
+	_st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	case $_st in
+	"" | Z*) return 1 ;;
+	esac
+	return 0
+}
+
+# unix_listening PATH - does a process listen on the unix socket PATH?
+unix_listening() {
+	ss -Hxl 2>/dev/null | awk -v p="$1" '$5 == p { f = 1 } END { exit !f }'
+}
+
+# sg_start - start sendguard in the foreground (backgrounded here) and wait
+# until it listens on its socket
+sg_start() {
+	"$SENDGUARD" -f -c "$SG_CONF" >>"$SG_LOG" 2>&1 &
+	SG_PID=$!
+	_i=0
+	while [ "$_i" -lt "$PF_WAIT" ]; do
+		if unix_listening "$SG_SOCK"; then
+			# sendguard runs as root and makes the socket
+			# socket_mode (0660); smtpd and cleanup run as
+			# postfix and connect through the group, as in a
+			# real set-up with the socket in Postfix's group.
+			chgrp postfix "$SG_SOCK"
+			return
+		fi
+		proc_alive "$SG_PID" || break
+		pf_sleep_tick
+		_i=$((_i + 1))
+	done
+	echo "# sendguard does not listen on $SG_SOCK; its log:"
+	tap_diag "$SG_LOG"
+	return 1
+}
+
+# sg_stop - SIGTERM sendguard, wait (bounded) for it to exit, reap it
+sg_stop() {
+	[ -n "$SG_PID" ] || return 0
+	kill -TERM "$SG_PID" 2>/dev/null
+	_i=0
+	while [ "$_i" -lt "$PF_WAIT" ] && proc_alive "$SG_PID"; do
+		pf_sleep_tick
+		_i=$((_i + 1))
+	done
+	_rc=0
+	if proc_alive "$SG_PID"; then
+		echo "# sendguard $SG_PID ignored SIGTERM for $((PF_WAIT / 10)) s; killing it"
+		kill -KILL "$SG_PID" 2>/dev/null
+		_rc=1
+	fi
+	wait "$SG_PID" 2>/dev/null
+	SG_PID=
+	return $_rc
+}
+
+cleanup() {
+	_status=$?
+	trap - EXIT INT TERM HUP
+	# A reader that went away (| head) must not kill the clean-up.
+	trap '' PIPE
+	sg_stop
+	if [ "${TAP_FAILED:-0}" -gt 0 ] && [ -n "${PF_DIR:-}" ]; then
+		echo "# sendguard log:"
+		tap_diag "$SG_LOG"
+		echo "# Postfix maillog:"
+		tap_diag "$PF_MAILLOG"
+	fi
+	if [ "${KEEP:-0}" = 1 ] && [ -n "${PF_DIR:-}" ]; then
+		pf_stop
+		echo "# kept $PF_DIR"
+	else
+		pf_cleanup
+	fi
+	exit "$_status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+trap 'exit 141' PIPE
+
+# --- SMTP transcripts -----------------------------------------------------
+
+N_MSG=0
+
+# send OUT ARG... - one swaks session; its transcript goes to OUT.  Each
+# message gets a unique Subject so it can be found in the Maildir.
+send() {
+	_out=$1
+	shift
+	N_MSG=$((N_MSG + 1))
+	pf_swaks --header "Subject: sendguard e2e $N_MSG" "$@" >"$_out" 2>&1
+	return 0
+}
+
+# send_alice OUT RCPTS - alice, authenticated (XCLIENT LOGIN), to RCPTS
+send_alice() {
+	send "$1" --xclient "LOGIN=alice@example.com" \
+	    --from alice@example.com --to "$2"
+}
+
+# reply_after FILE ERE - the server's reply lines (as swaks prints them,
+# "<-  " or "<** " in front) to the first client line matching ERE
+reply_after() {
+	awk -v re="$2" '
+		found && /^ (->|~>|\*\*>) / { exit }
+		found && /^<[-~*]/ { print }
+		!found && /^ (->|~>) / && substr($0, 5) ~ re { found = 1 }
+	' "$1"
+}
+
+# transcript_diag FILE - a swaks transcript as "# " lines, EHLO lists cut
+transcript_diag() {
+	grep -v '^<-  250-' "$1" | sed -e 's/^/#   | /'
+}
+
+REFUSAL=$(printf '<** %s\n<** %s' "$REPLY1" "$REPLY2")
+
+# expect_refusal WHAT FILE ERE - the reply to the client line ERE is
+# exactly the two-line refusal
+expect_refusal() {
+	tap_eq "$1" "$(reply_after "$2" "$3")" "$REFUSAL" ||
+	    transcript_diag "$2"
+}
+
+# expect_reply WHAT FILE ERE CODE_ERE - the reply to the client line ERE is
+# one line whose text (without swaks' marker) matches CODE_ERE
+expect_reply() {
+	_got=$(reply_after "$2" "$3")
+	if printf '%s\n' "$_got" | cut -c5- | grep -qE -- "$4" &&
+	    [ "$(printf '%s\n' "$_got" | wc -l)" -eq 1 ]; then
+		tap_ok "$1"
+	else
+		tap_fail "$1" "reply to /$3/ should match /$4/, got:" "$_got"
+		transcript_diag "$2"
+	fi
+}
+
+END_OF_DATA='^\.$'
+MAIL_FROM_ALICE='^MAIL FROM:<alice@example\.com>'
+
+# maildir_file_with STRING - print the Maildir file holding STRING
+maildir_file_with() {
+	grep -lF -- "$1" "$PF_MAILDIR"/new/* "$PF_MAILDIR"/cur/* \
+	    2>/dev/null | head -n 1
+}
+
+# --- prerequisites --------------------------------------------------------
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "1..0 # SKIP needs root (a private Postfix instance)"
+	exit 0
+fi
+missing=
+for t in postfix postqueue sendmail swaks sqlite3 ss; do
+	command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
+done
+[ -x "$SENDGUARD" ] || missing="$missing $SENDGUARD"
+if [ -n "$missing" ]; then
+	tap_fail "prerequisites present" "missing:$missing (make deps-test sendguard)"
+	tap_done
+	exit 1
+fi
+
+# --- set-up -----------------------------------------------------------------
+
+pf_init "" || { tap_fail "private Postfix instance configured"; tap_done; exit 1; }
+SG_SOCK=$PF_DIR/sg.sock
+SG_DB=$PF_DIR/sg.db
+SG_CONF=$PF_DIR/sendguard.conf
+SG_LOG=$PF_DIR/sendguard.log
+T=$PF_DIR/t
+mkdir -p "$T"
+# Point the instance at sendguard (pf_init "" wrote it without milters).
+postconf -c "$PF_CONF" "smtpd_milters = unix:$SG_SOCK" \
+    "non_smtpd_milters = unix:$SG_SOCK"
+
+cat >"$SG_CONF" <<EOF
+socket = "unix:$SG_SOCK";
+database = "$SG_DB";
+local_domains = [ "example.com" ];
+internal_networks = [ "127.0.0.0/8", "::1/128" ];
+limits = {
+	external_recipients_per_hour = 3;
+	internal_recipients_per_hour = 1000;
+	recipients_per_day = 10000;
+};
+action = "block";
+EOF
+
+if "$SENDGUARD" -n -c "$SG_CONF" >"$T/check.out" 2>&1; then
+	tap_ok "sendguard -n accepts the test configuration"
+else
+	tap_fail "sendguard -n accepts the test configuration"
+	tap_diag "$T/check.out"
+fi
+
+if ! pf_start; then
+	tap_fail "private Postfix instance starts and listens on 127.0.0.1:$PF_PORT"
+	tap_done
+	exit 1
+fi
+if ! sg_start; then
+	tap_fail "sendguard starts and listens on $SG_SOCK"
+	tap_done
+	exit 1
+fi
+
+# --- 1. under the limit: accepted ------------------------------------------
+
+send_alice "$T/1" a@ext.test,b@ext.test
+expect_reply "alice to 2 external recipients: 250 after DATA" \
+    "$T/1" "$END_OF_DATA" '^250 '
+
+# --- 2. over the limit: the whole message refused after DATA ---------------
+
+send_alice "$T/2" c@ext.test,d@ext.test
+expect_reply "alice to 2 more external: MAIL FROM accepted (not yet restricted)" \
+    "$T/2" "$MAIL_FROM_ALICE" '^250 '
+expect_refusal "alice to 2 more external: both 550 5.1.8 lines after DATA" \
+    "$T/2" "$END_OF_DATA"
+
+# --- 3. the restriction row -------------------------------------------------
+
+row=$(sqlite3 -separator '|' "$SG_DB" \
+    "SELECT identity, limit_name, count FROM restrictions" 2>&1)
+tap_eq "restrictions: alice@example.com, external_recipients_per_hour, count 4" \
+    "$row" "alice@example.com|external_recipients_per_hour|4"
+
+# --- 4. restricted: refused at MAIL FROM, even to an internal recipient -----
+
+send_alice "$T/4" carol@example.com
+expect_refusal "restricted alice to 1 internal: both 550 5.1.8 lines at MAIL FROM" \
+    "$T/4" "$MAIL_FROM_ALICE"
+
+# --- 5. inbound mail is neither counted nor refused -------------------------
+
+before=$(pf_maildir_count)
+send "$T/5" --xclient "ADDR=203.0.113.9" \
+    --from someone@outside.test --to alice@example.com
+expect_reply "inbound from 203.0.113.9 to alice: 250 after DATA" \
+    "$T/5" "$END_OF_DATA" '^250 '
+subject="Subject: sendguard e2e $N_MSG"
+if pf_wait_maildir $((before + 1)) && [ -n "$(maildir_file_with "$subject")" ]
+then
+	tap_ok "inbound message to alice lands in the Maildir"
+else
+	tap_fail "inbound message to alice lands in the Maildir" \
+	    "no Maildir file with \"$subject\""
+fi
+
+# --- 6. local submission by restricted alice: bounced with a DSN ------------
+
+before=$(pf_maildir_count)
+printf 'Subject: sendguard e2e local\n\nhello\n' >"$T/6.msg"
+tap_check "sendmail -f alice@example.com bob@ext.test: submission accepted" \
+    pf_sendmail -f alice@example.com bob@ext.test <"$T/6.msg"
+tap_check "maillog: bob@ext.test dsn=5.1.8, status=bounced" \
+    pf_wait_log 'to=<bob@ext\.test>.*dsn=5\.1\.8, status=bounced'
+dsn=
+if pf_wait_maildir $((before + 1)); then
+	dsn=$(maildir_file_with "multipart/report")
+fi
+# Postfix folds the diagnostic text ("\n    "): compare it unfolded.
+if [ -n "$dsn" ] && grep -q '^To: alice@example\.com' "$dsn" &&
+    grep -q '^Status: 5\.1\.8' "$dsn" &&
+    tr -s '[:space:]' ' ' <"$dsn" |
+    grep -qF 'Diagnostic-Code: X-Postfix; Your message couldn'"'"'t be delivered' &&
+    tr -s '[:space:]' ' ' <"$dsn" |
+    grep -qF '550 5.1.8 Access denied, bad outbound sender'; then
+	tap_ok "DSN to alice in the Maildir: Status 5.1.8 and the refusal text"
+else
+	tap_fail "DSN to alice in the Maildir: Status 5.1.8 and the refusal text" \
+	    "DSN file: ${dsn:-none}"
+	[ -n "$dsn" ] && tap_diag "$dsn"
+fi
+pf_wait_queue_empty >/dev/null 2>&1
+
+# --- 7. the restriction survives a restart ----------------------------------
+
+tap_check "sendguard exits on SIGTERM" sg_stop
+if sg_start; then
+	tap_ok "sendguard starts again on the same database"
+else
+	tap_fail "sendguard starts again on the same database"
+fi
+send_alice "$T/7" e@ext.test
+expect_refusal "after restart alice is still refused at MAIL FROM" \
+    "$T/7" "$MAIL_FROM_ALICE"
+
+# --- 8. deleting the row lifts the restriction at once ----------------------
+
+tap_check "sqlite3 deletes alice's restriction" sqlite3 "$SG_DB" \
+    "DELETE FROM restrictions WHERE identity='alice@example.com'"
+send_alice "$T/8" carol@example.com
+expect_reply "after the delete alice's very next message: 250 after DATA" \
+    "$T/8" "$END_OF_DATA" '^250 '
+
+# The refused message was not counted: 2 + 1 reaches the limit, not over.
+send_alice "$T/8b" f@ext.test
+expect_reply "alice to 1 more external (window at the limit, not over): 250" \
+    "$T/8b" "$END_OF_DATA" '^250 '
+
+# --- 9. milter down: tempfail, nothing lost ----------------------------------
+
+sg_stop
+send_alice "$T/9" g@ext.test
+expect_reply "sendguard stopped: 4xx tempfail at MAIL FROM" \
+    "$T/9" "$MAIL_FROM_ALICE" '^4[0-9][0-9] '
+
+tap_done

@@ -1,0 +1,163 @@
+-- protocol.lua - sendguard over the milter protocol, driven by Debian's
+-- miltertest against the real binary (started by tests/milter_test.sh with
+-- tests/milter/limits.conf: external_recipients_per_hour = 3, action block).
+-- Globals from -D: SOCK (the milter socket), DB (its database), TAP (this
+-- directory).
+dofile(TAP .. "/tap.lua")
+
+-- message(conn, from, rcpts): one transaction; returns the replies at MAIL,
+-- at the last RCPT and at end-of-message (nil for stages not reached)
+local function message(conn, from, rcpts)
+	check(mt.mailfrom(conn, from), "mailfrom")
+	local rmail = mt.getreply(conn)
+	if rmail ~= SMFIR_CONTINUE then
+		return rmail, nil, nil
+	end
+	local rrcpt
+	for _, r in ipairs(rcpts) do
+		check(mt.rcptto(conn, r), "rcptto")
+		rrcpt = mt.getreply(conn)
+	end
+	check(mt.eom(conn), "eom")
+	return rmail, rrcpt, mt.getreply(conn)
+end
+
+-- negotiation: only the stages sendguard uses
+do
+	local conn = mt.connect(SOCK, 50, 0.1)
+	check(mt.negotiate(conn, nil, nil, nil), "negotiate")
+	ok(mt.test_option(conn, SMFIP_NOHELO), "negotiates away HELO")
+	ok(mt.test_option(conn, SMFIP_NOHDRS) and mt.test_option(conn, SMFIP_NOBODY),
+	    "negotiates away headers and body")
+	ok(not mt.test_action(conn, SMFIF_ADDHDRS) and
+	    not mt.test_action(conn, SMFIF_CHGBODY), "asks for no message changes")
+	mt.disconnect(conn)
+end
+
+-- inbound mail is never counted nor refused
+do
+	local conn = session("203.0.113.9", nil)
+	local rm = message(conn, "<stranger@outside.test>", { "<alice@example.com>" })
+	is(rm, SMFIR_ACCEPT, "inbound mail from an outside client is accepted at MAIL FROM")
+	mt.disconnect(conn)
+end
+
+-- an authenticated user: counted by login, subaddress and case folded
+do
+	local conn = session("203.0.113.9", "Alice+Phone@Example.COM")
+	local rm, rr, re = message(conn, "<alice@example.com>",
+	    { "<a@ext.test>", "<b@ext.test>", "<colleague@example.com>" })
+	is(rm, SMFIR_CONTINUE, "an authenticated sender is let through MAIL FROM")
+	is(rr, SMFIR_CONTINUE, "recipients are never refused at RCPT")
+	is(re, SMFIR_CONTINUE, "2 external + 1 internal recipients, limit 3: accepted")
+	ok(sql("SELECT SUM(external) || '/' || SUM(internal) FROM counters WHERE identity='alice@example.com'") == "2/1",
+	    "the login is normalised to alice@example.com and counted 2 external, 1 internal")
+
+	-- the crossing message: refused whole at end-of-message
+	rm, rr, re = message(conn, "<alice@example.com>", { "<c@ext.test>", "<d@ext.test>" })
+	is(rr, SMFIR_CONTINUE, "the crossing message's recipients pass RCPT")
+	is(re, SMFIR_REPLYCODE, "the crossing message is refused at end-of-message")
+	ok(reply_is(conn, "550", "5.1.8", RESTRICTED_REPLY),
+	    "with exactly the two-line 550 5.1.8 reply")
+	ok(sql("SELECT SUM(external) FROM counters WHERE identity='alice@example.com'") == "2",
+	    "the refused message counts nothing")
+	ok(sql("SELECT limit_name || ' ' || limit_value || ' ' || count || ' ' || client_address FROM restrictions WHERE identity='alice@example.com'")
+	    == "external_recipients_per_hour 3 4 203.0.113.9",
+	    "the restriction records the limit, its value, the count and the client")
+	ok(sql("SELECT expires_at IS NULL FROM restrictions WHERE identity='alice@example.com'") == "1",
+	    "action block: the restriction lasts until cleared")
+	ok(sql("SELECT COUNT(*) FROM events WHERE identity='alice@example.com' AND kind='restricted'") == "1",
+	    "the history records the restriction")
+
+	-- the next message, even to one internal recipient, at MAIL FROM
+	rm = message(conn, "<alice@example.com>", { "<colleague@example.com>" })
+	is(rm, SMFIR_REPLYCODE, "a restricted sender is refused at MAIL FROM")
+	mt.disconnect(conn)
+end
+
+-- the same person from another login form, and mail TO them
+do
+	local conn = session("198.51.100.20", "ALICE@example.com")
+	is(message(conn, "<whatever@example.com>", { "<x@ext.test>" }), SMFIR_REPLYCODE,
+	    "the restriction follows the identity, not the envelope sender")
+	mt.disconnect(conn)
+	conn = session("203.0.113.9", nil)
+	is(message(conn, "<friend@outside.test>", { "<alice@example.com>" }), SMFIR_ACCEPT,
+	    "a restricted user still receives mail")
+	mt.disconnect(conn)
+end
+
+-- a cleared restriction takes effect on the very next message
+do
+	ok(sh("sqlite3 '" .. DB .. "' \"DELETE FROM restrictions WHERE identity='alice@example.com'\""),
+	    "an admin deletes the restriction row with sqlite3")
+	local conn = session("203.0.113.9", "alice@example.com")
+	local rm, _, re = message(conn, "<alice@example.com>", { "<colleague@example.com>" })
+	is(rm, SMFIR_CONTINUE, "the very next message passes MAIL FROM")
+	is(re, SMFIR_CONTINUE, "and is accepted (an internal recipient, under its limit)")
+	mt.disconnect(conn)
+end
+
+-- an internal client without a login: the envelope sender is the identity
+do
+	local conn = session("127.0.0.1", nil)
+	local rm, _, re = message(conn, "<Bob@Example.com>",
+	    { "<a@ext.test>", "<b@ext.test>", "<c@ext.test>" })
+	is(re, SMFIR_CONTINUE, "an internal client's sender reaching its limit exactly is accepted")
+	ok(sql("SELECT SUM(external) FROM counters WHERE identity='bob@example.com'") == "3",
+	    "counted against the envelope sender bob@example.com")
+	check(mt.mailfrom(conn, "<bob@example.com>"), "mailfrom")
+	check(mt.rcptto(conn, "<e@ext.test>"), "rcptto")
+	check(mt.abort(conn), "abort")
+	ok(sql("SELECT SUM(external) FROM counters WHERE identity='bob@example.com'") == "3",
+	    "an aborted message counts nothing")
+
+	is(message(conn, "<>", { "<a@ext.test>" }), SMFIR_ACCEPT,
+	    "the null sender (a bounce) is exempt")
+	is(message(conn, "<MAILER-DAEMON@example.com>", { "<a@ext.test>" }), SMFIR_ACCEPT,
+	    "MAILER-DAEMON@ is exempt")
+	is(message(conn, "<postmaster@example.com>", { "<a@ext.test>" }), SMFIR_ACCEPT,
+	    "postmaster@ is exempt")
+	is(message(conn, "<noreply@example.com>", { "<a@ext.test>" }), SMFIR_ACCEPT,
+	    "a sender exempted by a policy is not counted")
+
+	rm, _, re = message(conn, "<bad address@example.com>", { "<a@ext.test>" })
+	is(rm, SMFIR_REPLYCODE, "a malformed sender is tempfailed at MAIL FROM")
+	rm, _, re = message(conn, "<bob2@example.com>", { "<a@ext.test>", "<broken<@ext.test>" })
+	is(re, SMFIR_REPLYCODE, "a malformed recipient tempfails the message at end-of-message")
+	ok(reply_is(conn, "451", "4.1.3", { "Bad recipient address syntax" }),
+	    "with 451 4.1.3")
+	ok(sql("SELECT COUNT(*) FROM counters WHERE identity='bob2@example.com'") == "0",
+	    "and counts nothing")
+	mt.disconnect(conn)
+end
+
+-- a policy with action alert: accepted, recorded once per crossing
+do
+	local conn = session("203.0.113.9", "news@example.com")
+	local _, _, r1 = message(conn, "<news@example.com>", { "<a@ext.test>", "<b@ext.test>", "<c@ext.test>" })
+	local _, _, r2 = message(conn, "<news@example.com>", { "<d@ext.test>" })
+	is(r1, SMFIR_CONTINUE, "action alert: the crossing message is accepted")
+	is(r2, SMFIR_CONTINUE, "action alert: later messages are accepted")
+	ok(sql("SELECT COUNT(*) FROM events WHERE identity='news@example.com' AND kind='alerted'") == "1",
+	    "action alert: one alert event per crossing, not per message")
+	ok(sql("SELECT COUNT(*) FROM restrictions WHERE identity='news@example.com'") == "0",
+	    "action alert: nobody is restricted")
+	mt.disconnect(conn)
+end
+
+-- an expired restriction no longer refuses, and becomes history
+do
+	ok(sh("sqlite3 '" .. DB .. "' \"INSERT INTO restrictions(identity, reason, limit_name, limit_value, count, created_at, expires_at, client_address, queue_id, actor) VALUES('carol@example.com', 'test', 'recipients_per_day', 1, 2, 1000, 2000, '', '', 'test')\""),
+	    "a restriction that expired long ago is in the database")
+	local conn = session("203.0.113.9", "carol@example.com")
+	local rm, _, re = message(conn, "<carol@example.com>", { "<a@ext.test>" })
+	is(rm, SMFIR_CONTINUE, "an expired restriction does not refuse")
+	is(re, SMFIR_CONTINUE, "the message is accepted")
+	ok(sql("SELECT COUNT(*) FROM restrictions WHERE identity='carol@example.com'") == "0" and
+	    sql("SELECT COUNT(*) FROM events WHERE identity='carol@example.com' AND kind='expired'") == "1",
+	    "the expired restriction is moved to the history as expired")
+	mt.disconnect(conn)
+end
+
+done()

@@ -1,0 +1,15 @@
+-- restart.lua - after protocol.lua and a restart of sendguard: the state
+-- lives in the database, not in the process.
+dofile(TAP .. "/tap.lua")
+
+-- bob sent 3 external recipients before the restart (limit 3)
+local conn = session("127.0.0.1", nil)
+check(mt.mailfrom(conn, "<bob@example.com>"), "mailfrom")
+is(mt.getreply(conn), SMFIR_CONTINUE, "after a restart bob is not restricted yet")
+check(mt.rcptto(conn, "<one-more@ext.test>"), "rcptto")
+check(mt.eom(conn), "eom")
+is(mt.getreply(conn), SMFIR_REPLYCODE, "but his counts survived: the 4th external recipient crosses")
+check(mt.mailfrom(conn, "<bob@example.com>"), "mailfrom")
+is(mt.getreply(conn), SMFIR_REPLYCODE, "and the restriction refuses his next message")
+mt.disconnect(conn)
+done()

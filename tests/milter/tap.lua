@@ -1,0 +1,99 @@
+-- tap.lua - TAP lines for miltertest scripts: ok(cond, what).  Loaded with
+-- dofile(); the counter lives in a global so that several files share it.
+tap_n = tap_n or 0
+tap_failed = tap_failed or 0
+
+function ok(cond, what)
+	tap_n = tap_n + 1
+	if cond then
+		print(string.format("ok %d - %s", tap_n, what))
+	else
+		tap_failed = tap_failed + 1
+		print(string.format("not ok %d - %s", tap_n, what))
+	end
+	return cond
+end
+
+-- reply names, for messages
+local names = {}
+names[SMFIR_ACCEPT] = "accept"
+names[SMFIR_CONTINUE] = "continue"
+names[SMFIR_REPLYCODE] = "replycode"
+names[SMFIR_REJECT] = "reject"
+names[SMFIR_TEMPFAIL] = "tempfail"
+function rname(r)
+	return names[r] or tostring(r)
+end
+
+-- is(got, want, what): compare milter replies and show both on failure
+function is(got, want, what)
+	if not ok(got == want, what) then
+		print("#   got:  " .. rname(got) .. "\n#   want: " .. rname(want))
+	end
+end
+
+function check(err, what)
+	if err ~= nil then
+		error(what .. ": " .. tostring(err))
+	end
+end
+
+-- session(ip, login): a new connection from ip, with an optional SASL login
+-- delivered as {auth_authen} with MAIL FROM, the way Postfix sends it
+function session(ip, login)
+	local conn = mt.connect(SOCK, 50, 0.1)
+	if conn == nil then
+		error("cannot connect to " .. SOCK)
+	end
+	check(mt.negotiate(conn, nil, nil, nil), "negotiate")
+	check(mt.conninfo(conn, "client.example", ip), "conninfo")
+	if login ~= nil then
+		check(mt.macro(conn, SMFIC_MAIL, "{auth_authen}", login,
+		    "{auth_type}", "PLAIN"), "macro")
+	end
+	return conn
+end
+
+-- sh(cmd): run a shell command; true if it exited 0
+function sh(cmd)
+	local a, b, c = os.execute(cmd)
+	if type(a) == "number" then
+		return a == 0
+	end
+	return a == true and c == 0
+end
+
+-- sql(query): the first line sqlite3 prints for query on the test database
+function sql(query)
+	local p = io.popen("sqlite3 '" .. DB .. "' \"" .. query .. "\"")
+	local out = p:read("*l")
+	p:close()
+	return out
+end
+
+function done()
+	print(string.format("# %d checks, %d failed", tap_n, tap_failed))
+	if tap_failed > 0 then
+		os.exit(1)
+	end
+end
+
+-- reply_is(conn, code, xcode, lines): did end-of-message set exactly this
+-- (multi-line) reply?  miltertest compares "A B C" (its three arguments
+-- joined by spaces) with the raw reply libmilter sent, so the raw text we
+-- expect is rebuilt and split at its first two spaces.
+function reply_is(conn, code, xcode, lines)
+	local parts = {}
+	for i, l in ipairs(lines) do
+		local sep = (i < #lines) and "-" or " "
+		parts[#parts + 1] = code .. sep .. xcode .. " " .. l
+	end
+	local raw = table.concat(parts, "\r\n")
+	local a, b, c = raw:match("^(%S+) (%S+) (.*)$")
+	return mt.eom_check(conn, MT_SMTPREPLY, a, b, c)
+end
+
+RESTRICTED_REPLY = {
+	"Your message couldn't be delivered because you weren't recognized as a valid sender. The most common reason for this is that your email address is suspected of sending spam and it's no longer allowed to send email. Contact your email admin for assistance.",
+	"Access denied, bad outbound sender",
+}

@@ -1,0 +1,164 @@
+#!/bin/sh
+# milter_test.sh - protocol tests of the real sendguard binary with Debian's
+# miltertest (tests/milter/*.lua), plus what only the process shows:
+# start-up errors and exit statuses, log lines, a locked database, restarts.
+# Prints TAP lines; every daemon it starts is stopped on exit.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+. tests/lib/tap.sh
+
+SG=./sendguard
+DIR=$(mktemp -d /tmp/sendguard-milter.XXXXXX) || exit 2
+SG_PID=""
+LOCK_PID=""
+
+cleanup() {
+	[ -n "$LOCK_PID" ] && kill "$LOCK_PID" 2>/dev/null
+	sg_stop
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# make_conf ON_STORE_ERROR - write $DIR/sg.conf
+make_conf() {
+	sed -e "s|@DIR@|$DIR|g" -e "s|@ON_STORE_ERROR@|$1|" \
+	    tests/milter/limits.conf.in >"$DIR/sg.conf"
+}
+
+# sg_start - start sendguard in the foreground, logging to $DIR/sg.log, and
+# wait (at most 10 s) until its socket exists
+sg_start() {
+	# fd 3 may be the lock holder's fifo: sendguard must not keep it open
+	"$SG" -f -c "$DIR/sg.conf" >>"$DIR/sg.log" 2>&1 3>&- &
+	SG_PID=$!
+	_i=0
+	while [ "$_i" -lt 100 ]; do
+		[ -S "$DIR/sg.sock" ] && return 0
+		kill -0 "$SG_PID" 2>/dev/null || { SG_PID=""; return 1; }
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+# sg_stop - SIGTERM and wait (at most 10 s), then SIGKILL
+sg_stop() {
+	[ -n "$SG_PID" ] || return 0
+	kill "$SG_PID" 2>/dev/null
+	_i=0
+	while kill -0 "$SG_PID" 2>/dev/null && [ "$_i" -lt 100 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	kill -9 "$SG_PID" 2>/dev/null
+	wait "$SG_PID" 2>/dev/null
+	SG_PID=""
+}
+
+# lua SCRIPT - run one miltertest script, its TAP lines renumbered into ours
+lua() {
+	miltertest -s "tests/milter/$1" -D SOCK="unix:$DIR/sg.sock" \
+	    -D DB="$DIR/sg.db" -D TAP="$PWD/tests/milter" >"$DIR/lua.out" 2>&1
+	_rc=$?
+	while IFS= read -r _l; do
+		case "$_l" in
+		"ok "*) tap_ok "${_l#ok * - }" ;;
+		"not ok "*) tap_fail "${_l#not ok * - }" ;;
+		*) echo "# $_l" ;;
+		esac
+	done <"$DIR/lua.out"
+	[ "$_rc" -eq 0 ] || tap_fail "miltertest $1 exited with status $_rc"
+}
+
+# --- start-up ---------------------------------------------------------------
+
+make_conf tempfail
+"$SG" -n -c "$DIR/sg.conf" >/dev/null 2>&1
+tap_eq "-n accepts a valid configuration (exit 0)" "$?" 0
+
+printf 'limits = { recipients_per_day = 2000000; };\n' >"$DIR/bad.conf"
+"$SG" -n -c "$DIR/bad.conf" >"$DIR/bad.out" 2>&1
+tap_eq "-n refuses an out-of-range limit with EX_CONFIG (78)" "$?" 78
+tap_grep "and names file:line and the allowed range" "$DIR/bad.out" \
+    "$DIR/bad.conf:1:"
+tap_grep "the error gives the range" "$DIR/bad.out" "0..1000000"
+
+"$SG" -V | grep -q '^sendguard [0-9]'
+tap_eq "-V prints the version" "$?" 0
+
+"$SG" -x >/dev/null 2>&1
+tap_eq "an unknown option is a usage error (64)" "$?" 64
+
+printf 'not a database, just text\n%.0s' 1 2 3 4 5 6 7 8 >"$DIR/sg.db"
+"$SG" -f -c "$DIR/sg.conf" >"$DIR/garbage.out" 2>&1
+tap_eq "a database file that is not SQLite stops start-up with 69" "$?" 69
+tap_grep "with a clear message" "$DIR/garbage.out" "$DIR/sg.db"
+rm -f "$DIR/sg.db"
+
+# --- the protocol -----------------------------------------------------------
+
+if sg_start; then tap_ok "sendguard starts and listens"; else
+	tap_fail "sendguard starts and listens"; tap_diag "$DIR/sg.log"; fi
+
+"$SG" -f -c "$DIR/sg.conf" >"$DIR/second.out" 2>&1
+tap_eq "a second instance on a live socket refuses to start (69)" "$?" 69
+tap_grep "saying another milter is listening" "$DIR/second.out" \
+    "another milter is listening"
+tap_check "and the first instance's socket is still there" test -S "$DIR/sg.sock"
+
+lua protocol.lua
+
+tap_grep_re "one info line per counted message, with counts against limits" \
+    "$DIR/sg.log" \
+    'identity=bob@example.com client=127.0.0.1 auth=no rcpts=0 internal, 3 external; hour internal 0/100, hour external 3/3, day 3/1000: accepted'
+tap_grep_re "a restriction is logged at warning with its reason" "$DIR/sg.log" \
+    'identity=alice@example.com client=203.0.113.9: restricted: external_recipients_per_hour 3 exceeded: 4 recipients; action block'
+tap_grep "a malformed sender is logged, cleaned" "$DIR/sg.log" \
+    'sender malformed address: "<bad address@example.com>"; tempfailing'
+
+# --- restart keeps restrictions and counts ---------------------------------
+
+sg_stop
+sg_start || tap_fail "sendguard restarts"
+lua restart.lua
+
+# --- a locked database: tempfail, or accept if so configured ---------------
+
+mkfifo "$DIR/lock.fifo"
+sqlite3 "$DIR/sg.db" <"$DIR/lock.fifo" >/dev/null 2>&1 &
+LOCK_PID=$!
+exec 3>"$DIR/lock.fifo"
+echo "BEGIN IMMEDIATE; INSERT INTO events(at, identity, kind) VALUES(0, 'lock', 'blocked');" >&3
+# The write lock is taken once sqlite3 has run the statement; wait for it.
+_i=0
+while [ "$_i" -lt 50 ]; do
+	sqlite3 "$DIR/sg.db" "PRAGMA busy_timeout=0; BEGIN IMMEDIATE; ROLLBACK;" \
+	    >/dev/null 2>&1 || break
+	sleep 0.1
+	_i=$((_i + 1))
+done
+lua locked_tempfail.lua
+tap_grep "a locked database is logged as such" "$DIR/sg.log" \
+    "database error while counting recipients"
+
+sg_stop
+make_conf accept
+sg_start || tap_fail "sendguard starts with on_store_error = accept"
+lua locked_accept.lua
+echo "ROLLBACK;" >&3
+exec 3>&-
+# sqlite3 exits at the end of its input; bounded, then it is killed.
+_i=0
+while kill -0 "$LOCK_PID" 2>/dev/null && [ "$_i" -lt 50 ]; do
+	sleep 0.1
+	_i=$((_i + 1))
+done
+kill "$LOCK_PID" 2>/dev/null
+wait "$LOCK_PID" 2>/dev/null
+LOCK_PID=""
+
+sg_stop
+tap_check "the socket is removed at exit" test ! -e "$DIR/sg.sock"
+
+tap_done
