@@ -16,7 +16,7 @@ LDLIBS_CONFIG = -lconfig
 
 # Debian packages: what building needs, what the tests need on top.
 BUILD_PKGS = gcc make libmilter-dev libsqlite3-dev libconfig-dev
-TEST_PKGS  = miltertest postfix swaks sqlite3
+TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2
 
 B = build
 

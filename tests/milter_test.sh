@@ -117,6 +117,27 @@ tap_grep_re "a restriction is logged at warning with its reason" "$DIR/sg.log" \
 tap_grep "a malformed sender is logged, cleaned" "$DIR/sg.log" \
     'sender malformed address: "<bad address@example.com>"; tempfailing'
 
+# --- a hard cap across threads: 12 parallel messages, limit 3 -------------
+
+_j=0
+_pids=""
+while [ "$_j" -lt 12 ]; do
+	miltertest -s tests/milter/race.lua -D SOCK="unix:$DIR/sg.sock" \
+	    -D DB="$DIR/sg.db" -D TAP="$PWD/tests/milter" >"$DIR/race.$_j" 2>&1 &
+	_pids="$_pids $!"
+	_j=$((_j + 1))
+done
+# miltertest times out by itself (10 s per reply), so this wait is bounded.
+for _p in $_pids; do
+	wait "$_p"
+done
+tap_eq "12 parallel messages against a limit of 3: exactly 3 accepted" \
+    "$(cat "$DIR"/race.* | grep -c '^result accepted')" 3
+tap_eq "and the other 9 refused" \
+    "$(cat "$DIR"/race.* | grep -c '^result refused')" 9
+tap_eq "the database counts 3 external recipients for the racer" \
+    "$(sqlite3 "$DIR/sg.db" "SELECT SUM(external) FROM counters WHERE identity='racer@example.com'")" 3
+
 # --- restart keeps restrictions and counts ---------------------------------
 
 sg_stop
