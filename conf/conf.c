@@ -386,6 +386,8 @@ conf_restart_needed(const conf_t *old, const conf_t *nc)
 {
 	size_t i;
 
+	if (old->c_socket_mode != nc->c_socket_mode)
+		return "socket_mode";
 	for (i = 0; i < conf_nopts; i++) {
 		const conf_opt *o = &conf_opts[i];
 

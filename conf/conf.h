@@ -64,8 +64,8 @@ const pol_set  *conf_policy(const conf_t *c);
 
 /*
  * conf_restart_needed - the name of the first option that differs between
- * old and nc and that a reload cannot change ("socket", "database"), or
- * NULL if nc can be swapped in for old.
+ * old and nc and that a reload cannot change ("socket", "socket_mode",
+ * "database"), or NULL if nc can be swapped in for old.
  */
 const char     *conf_restart_needed(const conf_t *old, const conf_t *nc);
 

@@ -332,7 +332,7 @@ conf_store_networks(conf_ld *ld, const conf_opt *o, const char *key,
 		snprintf(ekey, sizeof(ekey), "%s[%d]", key, i + 1);
 		if (!pol_parse_net(t, &ps->ps_networks[i]))
 			return conf_fail(ld, e, ekey, "\"%s\" is not a network "
-			    "(ADDRESS/PREFIX, IPv4 or IPv6, no host bits set)",
+			    "(ADDRESS[/PREFIX], IPv4 or IPv6, no host bits set)",
 			    t);
 		ps->ps_nnetworks++;
 	}
@@ -448,7 +448,10 @@ conf_store_match(conf_ld *ld, const conf_opt *o, const char *key,
 				    "\".domain\"", p);
 			snprintf(norm, sizeof(norm), "%s", p);
 		} else {
-			st = pol_normalize(p, "", norm, sizeof(norm));
+			/* Cut the subaddress as the milter cuts identities,
+			 * or "alice+x@example.com" could never match. */
+			st = pol_normalize(p, ld->ld_conf->c_pol.ps_delimiters,
+			    norm, sizeof(norm));
 			if (st != POL_ADDR_OK)
 				return conf_fail(ld, e, ekey, "\"%s\": %s", p,
 				    pol_addr_status_str(st));

@@ -114,7 +114,12 @@ main(int argc, char **argv)
 		conf_free(c);
 		return EX_UNAVAILABLE;
 	}
-	milt_pool_init(conf_database(c), conf_busy_timeout_ms(c));
+	if (milt_pool_init(conf_database(c), conf_busy_timeout_ms(c), err,
+	    sizeof(err)) != 0) {
+		milt_log(LOG_ERR, "%s", err);
+		conf_free(c);
+		return EX_UNAVAILABLE;
+	}
 
 	if (milt_socket_prepare(sock, err, sizeof(err)) != 0) {
 		milt_log(LOG_ERR, "%s", err);

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <syslog.h>
 
 #include "../conf/conf.h"
@@ -50,7 +51,8 @@ void		milt_conf_release(milt_conf *mc);
 void		milt_conf_shutdown(void);
 
 /* milt_pool.c - store handles for libmilter's threads. */
-void		milt_pool_init(const char *path, int busy_timeout_ms);
+int		milt_pool_init(const char *path, int busy_timeout_ms,
+    char *err, size_t errlen);
 /*
  * milt_pool_get - a store handle for this thread's exclusive use, opened
  * (creating the database if needed) when the pool is empty.  NULL with err
@@ -60,6 +62,15 @@ store_t	       *milt_pool_get(char *err, size_t errlen, store_errkind_t *kind);
 /* milt_pool_put - give a handle back; healthy = false closes it instead,
  * so the next message opens the database afresh. */
 void		milt_pool_put(store_t *st, bool healthy);
+/*
+ * milt_pool_sweep - at most once a minute (whichever thread comes first),
+ * turn restrictions that ran out into "expired" history and prune counter
+ * buckets older than a day, a bounded number of rows each, so the database
+ * stays the size of the last day's senders.  Runs on st, outside any
+ * transaction.  0, or -1 with err.
+ */
+int		milt_pool_sweep(store_t *st, int64_t now, char *err,
+    size_t errlen);
 void		milt_pool_shutdown(void);
 
 /*

@@ -2,9 +2,9 @@
  * milt_conf.c - the current configuration generation, reference-counted.
  *
  * mlfi_connect pins the generation current at that moment and mlfi_close
- * unpins it, so a reload (which installs a new, fully validated conf_t)
- * never pulls a configuration out from under a running message: the old
- * generation is freed by whoever drops its last reference.
+ * unpins it, so installing a new, fully validated conf_t never pulls a
+ * configuration out from under a running message: the old generation is
+ * freed by whoever drops its last reference.
  *
  * One mutex guards the current pointer and every reference count; the
  * critical sections are a few instructions long.

@@ -1,61 +1,81 @@
 /*
- * milt_pool.c - a pool of store handles for libmilter's threads.
+ * milt_pool.c - a pool of store handles for libmilter's threads, and the
+ * housekeeping that rides on it.
  *
  * An SQLite connection must be used by one thread at a time; opening one
  * per message would cost a schema check each time.  So idle handles wait
  * here and a callback borrows one for the few statements it runs.  The
  * pool grows on demand (up to the number of concurrent callbacks) and keeps
  * at most MILT_POOL_KEEP idle handles.  A handle that saw an error is
- * closed rather than returned: the next message reopens the database, so a
- * file replaced or repaired by the admin is picked up.
+ * closed rather than returned, and so is one whose file was deleted or
+ * replaced: the next message reopens the database, so a file restored by
+ * the admin is picked up.  The database is created at start-up only; a
+ * file that disappears later is a store error (on_store_error), never a
+ * fresh empty database that would forget every restriction.
  *
- * Thread-safe: one mutex guards the idle stack.
+ * Thread-safe: one mutex guards the idle stack and the path.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "milt.h"
 
-#define MILT_POOL_KEEP	32
+#define MILT_POOL_KEEP		32
+#define MILT_SWEEP_SECONDS	60	/* housekeeping at most this often */
+#define MILT_SWEEP_ROWS		1000	/* and at most this many rows a time */
 
 static pthread_mutex_t milt_pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static store_t *milt_pool_idle[MILT_POOL_KEEP];
 static size_t milt_pool_nidle;
-static char *milt_pool_path;
+static char milt_pool_path[4096];
 static int milt_pool_busy_ms;
+static _Atomic int64_t milt_pool_last_sweep;
 
-void
-milt_pool_init(const char *path, int busy_timeout_ms)
+int
+milt_pool_init(const char *path, int busy_timeout_ms, char *err, size_t errlen)
 {
-	free(milt_pool_path);
-	milt_pool_path = strdup(path);
+	if (strlen(path) >= sizeof(milt_pool_path)) {
+		snprintf(err, errlen, "%s: database path too long", path);
+		return -1;
+	}
+	pthread_mutex_lock(&milt_pool_lock);
+	memcpy(milt_pool_path, path, strlen(path) + 1);
 	milt_pool_busy_ms = busy_timeout_ms;
+	pthread_mutex_unlock(&milt_pool_lock);
+	return 0;
 }
 
 store_t *
 milt_pool_get(char *err, size_t errlen, store_errkind_t *kind)
 {
-	store_opts opts = { .so_busy_timeout_ms = milt_pool_busy_ms,
-	    .so_create = true };
+	store_opts opts = { .so_create = false };
+	char path[sizeof(milt_pool_path)];
 	store_t *st = NULL;
 
 	pthread_mutex_lock(&milt_pool_lock);
-	if (milt_pool_nidle > 0)
+	while (st == NULL && milt_pool_nidle > 0) {
 		st = milt_pool_idle[--milt_pool_nidle];
+		if (store_file_moved(st)) {
+			store_close(st);
+			st = NULL;
+		}
+	}
+	memcpy(path, milt_pool_path, sizeof(path));
+	opts.so_busy_timeout_ms = milt_pool_busy_ms;
 	pthread_mutex_unlock(&milt_pool_lock);
 	if (st != NULL)
 		return st;
 
-	if (milt_pool_path == NULL) {
+	if (path[0] == '\0') {
 		snprintf(err, errlen, "no database configured");
 		*kind = STORE_ERR_INTERNAL;
 		return NULL;
 	}
-	if (store_open(milt_pool_path, &opts, &st, err, errlen) != 0) {
-		*kind = store_errkind(NULL);	/* this thread's last open failure */
-		store_close(st);
+	if (store_open(path, &opts, &st, err, errlen) != 0) {
+		*kind = store_errkind(NULL);	/* this thread's open failure */
 		return NULL;
 	}
 	return st;
@@ -77,6 +97,27 @@ milt_pool_put(store_t *st, bool healthy)
 	store_close(st);
 }
 
+int
+milt_pool_sweep(store_t *st, int64_t now, char *err, size_t errlen)
+{
+	int64_t last = atomic_load(&milt_pool_last_sweep);
+	unsigned expired = 0, pruned = 0;
+
+	/* One thread a minute: the others do not even try. */
+	if (now - last < MILT_SWEEP_SECONDS ||
+	    !atomic_compare_exchange_strong(&milt_pool_last_sweep, &last, now))
+		return 0;
+	if (store_expire(st, NULL, now, MILT_SWEEP_ROWS, &expired, err,
+	    errlen) != 0 ||
+	    store_counts_prune(st, pol_window_start(now, POL_DAY_BUCKETS),
+	    MILT_SWEEP_ROWS, &pruned, err, errlen) != 0)
+		return -1;
+	if (expired > 0 || pruned > 0)
+		milt_log(LOG_INFO, "housekeeping: %u restriction(s) expired, %u "
+		    "old counter row(s) pruned", expired, pruned);
+	return 0;
+}
+
 void
 milt_pool_shutdown(void)
 {
@@ -84,6 +125,4 @@ milt_pool_shutdown(void)
 	while (milt_pool_nidle > 0)
 		store_close(milt_pool_idle[--milt_pool_nidle]);
 	pthread_mutex_unlock(&milt_pool_lock);
-	free(milt_pool_path);
-	milt_pool_path = NULL;
 }

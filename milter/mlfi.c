@@ -39,6 +39,7 @@ typedef struct milt_msg {
 	bool		mctx_outbound;	/* counted: auth or internal client */
 	bool		mctx_auth;	/* identity is a SASL login */
 	char		mctx_identity[POL_ADDR_SIZE];
+	char		mctx_idlog[POL_ADDR_SIZE];	/* printable, for logs */
 	pol_effective	mctx_policy;
 	uint32_t	mctx_n_int;	/* recipients in local_domains */
 	uint32_t	mctx_n_ext;	/* recipients elsewhere */
@@ -88,7 +89,8 @@ qid_or_dash(const milt_msg *m)
 }
 
 /* reply_refused - the configured multi-line reply; libmilter wants the
- * lines as separate arguments, terminated by NULL */
+ * lines as separate arguments, terminated by NULL.  The verdict must have
+ * the reply's class, or libmilter drops the text: a 4xx reply tempfails. */
 static sfsistat
 reply_refused(SMFICTX *ctx, const milt_conf *mc)
 {
@@ -105,7 +107,7 @@ reply_refused(SMFICTX *ctx, const milt_conf *mc)
 	    l[31], (char *)NULL) != MI_SUCCESS)
 		milt_log(LOG_ERR, "cannot set the refusal reply %s %s; the MTA "
 		    "sends its default rejection", r->cr_code, r->cr_xcode);
-	return SMFIS_REJECT;
+	return r->cr_code[0] == '4' ? SMFIS_TEMPFAIL : SMFIS_REJECT;
 }
 
 /* tempfail - 451 with an enhanced code: the client keeps the message and
@@ -126,12 +128,12 @@ store_failed(SMFICTX *ctx, milt_conn *c, const char *what, const char *err)
 	if (conf_on_store_error(c->cctx_conf->mc_conf) == CONF_STORE_ERROR_ACCEPT) {
 		milt_log(LOG_ERR, "%s: identity=%s: database error while %s: %s; "
 		    "accepting (on_store_error = accept)", qid_or_dash(m),
-		    m->mctx_identity, what, err);
+		    m->mctx_idlog, what, err);
 		return SMFIS_ACCEPT;
 	}
 	milt_log(LOG_ERR, "%s: identity=%s: database error while %s: %s; "
 	    "tempfailing (on_store_error = tempfail)", qid_or_dash(m),
-	    m->mctx_identity, what, err);
+	    m->mctx_idlog, what, err);
 	return tempfail(ctx, "4.3.0",
 	    "Outbound sender policy temporarily unavailable, try again later");
 }
@@ -205,12 +207,12 @@ log_exempt(const milt_conn *c)
 
 	if (r != NULL)
 		milt_log(LOG_INFO, "%s: identity=%s client=%s: exempt by the "
-		    "policy at %s:%d", qid_or_dash(m), m->mctx_identity,
+		    "policy at %s:%d", qid_or_dash(m), m->mctx_idlog,
 		    c->cctx_client, conf_path(c->cctx_conf->mc_conf), r->pr_line);
 	else
 		milt_log(LOG_INFO, "%s: identity=%s client=%s: exempt (null "
 		    "sender, MAILER-DAEMON or postmaster)", qid_or_dash(m),
-		    m->mctx_identity[0] ? m->mctx_identity : "<>", c->cctx_client);
+		    m->mctx_idlog[0] ? m->mctx_idlog : "<>", c->cctx_client);
 }
 
 /* mlfi_envfrom - decide who is sending; refuse a restricted sender */
@@ -222,14 +224,18 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	const pol_set *ps;
 	const char *login, *raw;
 	char err[MILT_ERR_SIZE], logtxt[MILT_LOGTXT_SIZE], exp[32];
+	char full[POL_ADDR_SIZE], why[STORE_REASON_SIZE];
 	store_restriction r;
 	store_errkind_t kind;
 	pol_addr_status st;
 	store_t *s;
 	bool found = false;
 
-	if (c == NULL)
+	if (c == NULL) {
+		milt_log(LOG_ERR, "MAIL FROM without a connection context; "
+		    "tempfailing");
 		return tempfail(ctx, "4.3.0", "Internal error, try again later");
+	}
 	m = &c->cctx_msg;
 	memset(m, 0, sizeof(*m));
 	capture_queue_id(ctx, m);
@@ -246,8 +252,9 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_ACCEPT;
 	}
 
-	st = pol_normalize(raw, ps->ps_delimiters, m->mctx_identity,
-	    sizeof(m->mctx_identity));
+	/* The whole address first: the default exemptions look at it before
+	 * the subaddress is cut ("mailer-daemon" with "-" as a delimiter). */
+	st = pol_normalize(raw, "", full, sizeof(full));
 	if (st == POL_ADDR_MALFORMED || st == POL_ADDR_TOO_LONG) {
 		milt_log(LOG_WARNING, "%s: client=%s: %s %s: \"%s\"; tempfailing",
 		    qid_or_dash(m), c->cctx_client,
@@ -258,10 +265,18 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 		    tempfail(ctx, "4.1.7", "Bad sender address syntax");
 	}
 	/* A login of "<>" is nonsense; an empty one was handled above. */
-	if (st == POL_ADDR_NULL && m->mctx_auth)
+	if (st == POL_ADDR_NULL && m->mctx_auth) {
+		milt_log(LOG_WARNING, "%s: client=%s: login \"%s\" is not an "
+		    "identity; tempfailing", qid_or_dash(m), c->cctx_client,
+		    milt_printable(raw, logtxt, sizeof(logtxt)));
 		return tempfail(ctx, "4.7.0", "Cannot handle this login name");
+	}
+	(void)pol_normalize(raw, ps->ps_delimiters, m->mctx_identity,
+	    sizeof(m->mctx_identity));
+	milt_printable(m->mctx_identity, m->mctx_idlog, sizeof(m->mctx_idlog));
 
-	pol_resolve(ps, m->mctx_identity, &m->mctx_policy);
+	pol_resolve(ps, m->mctx_identity,
+	    !m->mctx_auth && pol_default_exempt(full), &m->mctx_policy);
 	if (m->mctx_policy.pe_exempt) {
 		log_exempt(c);
 		return SMFIS_ACCEPT;
@@ -280,10 +295,11 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (!found)
 		return SMFIS_CONTINUE;
 
-	milt_log(LOG_NOTICE, "%s: identity=%s client=%s: refused at MAIL FROM: "
-	    "restricted (%s) %s", qid_or_dash(m), m->mctx_identity,
-	    c->cctx_client, r.sr_reason,
-	    r.sr_has_expiry ? format_expiry(&r, exp, sizeof(exp)) : "until cleared");
+	milt_log(LOG_INFO, "%s: identity=%s client=%s: refused at MAIL FROM: "
+	    "restricted (%s) %s%s", qid_or_dash(m), m->mctx_idlog,
+	    c->cctx_client, milt_printable(r.sr_reason, why, sizeof(why)),
+	    r.sr_has_expiry ? "until " : "",
+	    format_expiry(&r, exp, sizeof(exp)));
 	return reply_refused(ctx, c->cctx_conf);
 }
 
@@ -330,7 +346,7 @@ log_counts(int prio, const milt_conn *c, const pol_counts *after,
 
 	milt_log(prio, "%s: identity=%s client=%s auth=%s rcpts=%u internal, "
 	    "%u external; hour internal %u/%u, hour external %u/%u, day %u/%u: %s",
-	    qid_or_dash(m), m->mctx_identity, c->cctx_client,
+	    qid_or_dash(m), m->mctx_idlog, c->cctx_client,
 	    m->mctx_auth ? "yes" : "no", m->mctx_n_int, m->mctx_n_ext,
 	    after->pc_int_hour, l->lim_value[POL_LIM_INT_HOUR],
 	    after->pc_ext_hour, l->lim_value[POL_LIM_EXT_HOUR],
@@ -366,7 +382,7 @@ mlfi_eom(SMFICTX *ctx)
 {
 	milt_conn *c = conn_of(ctx);
 	milt_msg *m;
-	char err[MILT_ERR_SIZE], exp[32];
+	char err[MILT_ERR_SIZE], exp[32], why[STORE_REASON_SIZE];
 	const char *what = "opening the database";
 	store_restriction r;
 	store_counts sc;
@@ -386,7 +402,7 @@ mlfi_eom(SMFICTX *ctx)
 	if (m->mctx_n_bad > 0) {
 		milt_log(LOG_WARNING, "%s: identity=%s client=%s: %u malformed "
 		    "recipient address(es), first \"%s\"; tempfailing",
-		    qid_or_dash(m), m->mctx_identity, c->cctx_client,
+		    qid_or_dash(m), m->mctx_idlog, c->cctx_client,
 		    m->mctx_n_bad, m->mctx_bad_rcpt);
 		return tempfail(ctx, "4.1.3", "Bad recipient address syntax");
 	}
@@ -406,9 +422,12 @@ mlfi_eom(SMFICTX *ctx)
 		if (store_commit(s, err, sizeof(err)) != 0)
 			goto failed;
 		milt_pool_put(s, true);
-		milt_log(LOG_NOTICE, "%s: identity=%s client=%s: refused at end of "
-		    "message: restricted (%s) %s", qid_or_dash(m), m->mctx_identity,
-		    c->cctx_client, r.sr_reason, format_expiry(&r, exp, sizeof(exp)));
+		milt_log(LOG_INFO, "%s: identity=%s client=%s: refused at end of "
+		    "message: restricted (%s) %s%s", qid_or_dash(m),
+		    m->mctx_idlog, c->cctx_client,
+		    milt_printable(r.sr_reason, why, sizeof(why)),
+		    r.sr_has_expiry ? "until " : "",
+		    format_expiry(&r, exp, sizeof(exp)));
 		return reply_refused(ctx, c->cctx_conf);
 	}
 
@@ -434,10 +453,10 @@ mlfi_eom(SMFICTX *ctx)
 		milt_pool_put(s, true);
 		log_counts(LOG_INFO, c, &cur, "refused, counts unchanged");
 		milt_log(LOG_WARNING, "%s: identity=%s client=%s: restricted: %s; "
-		    "action %s, %s %s", qid_or_dash(m), m->mctx_identity,
+		    "action %s, %s%s", qid_or_dash(m), m->mctx_idlog,
 		    c->cctx_client, r.sr_reason,
 		    pol_action_name(m->mctx_policy.pe_action),
-		    r.sr_has_expiry ? "until" : "",
+		    r.sr_has_expiry ? "until " : "",
 		    format_expiry(&r, exp, sizeof(exp)));
 		return reply_refused(ctx, c->cctx_conf);
 	}
@@ -455,12 +474,17 @@ mlfi_eom(SMFICTX *ctx)
 	}
 	if (store_commit(s, err, sizeof(err)) != 0)
 		goto failed;
-	milt_pool_put(s, true);
+	/* Housekeeping after the message is safe; its failure is only logged. */
+	if (milt_pool_sweep(s, now, err, sizeof(err)) != 0) {
+		milt_log(LOG_WARNING, "housekeeping: %s; will retry", err);
+		milt_pool_put(s, false);
+	} else
+		milt_pool_put(s, true);
 	log_counts(LOG_INFO, c, &after, "accepted");
 	if (v == POL_VERDICT_ALERT)
 		milt_log(LOG_WARNING, "%s: identity=%s client=%s: limit crossed: "
 		    "%s; action alert, message accepted", qid_or_dash(m),
-		    m->mctx_identity, c->cctx_client, r.sr_reason);
+		    m->mctx_idlog, c->cctx_client, r.sr_reason);
 	return SMFIS_CONTINUE;
 
 failed:

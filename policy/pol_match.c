@@ -53,13 +53,14 @@ pol_match(const char *pattern, const char *identity)
 }
 
 void
-pol_resolve(const pol_set *set, const char *identity, pol_effective *out)
+pol_resolve(const pol_set *set, const char *identity, bool default_exempt,
+    pol_effective *out)
 {
 	size_t i, j;
 
 	out->pe_limits = set->ps_limits;
 	out->pe_action = set->ps_action;
-	out->pe_exempt = pol_default_exempt(identity);
+	out->pe_exempt = default_exempt;
 	out->pe_rule = NULL;
 	if (out->pe_exempt)
 		return;

@@ -125,17 +125,22 @@ bool		pol_match(const char *pattern, const char *identity);
 
 /*
  * pol_default_exempt - exempt whatever the configuration says: the null
- * sender, MAILER-DAEMON@* and postmaster@* (bounces and reports).
- * identity must be normalised ("" for the null sender).
+ * sender, MAILER-DAEMON@* and postmaster@* (bounces and reports).  addr is
+ * an envelope sender normalised WITHOUT cutting the subaddress ("" for the
+ * null sender): with "-" as a delimiter, mailer-daemon@ would become
+ * mailer@.  Only for envelope senders: a SASL login is a person's account,
+ * and one named "postmaster" can be stolen like any other; bounces and
+ * reports do not authenticate.
  */
 bool		pol_default_exempt(const char *identity);
 
 /*
- * pol_resolve - what applies to identity: the first matching rule of set,
- * else the global limits and action.  Default exemptions apply as well.
+ * pol_resolve - what applies to identity: exempt if default_exempt (the
+ * caller's pol_default_exempt() verdict), else the first matching rule of
+ * set, else the global limits and action.
  */
 void		pol_resolve(const pol_set *set, const char *identity,
-    pol_effective *out);
+    bool default_exempt, pol_effective *out);
 
 /*
  * pol_parse_net - parse "a.b.c.d/n", "x::y/n" or a bare address (full
@@ -218,7 +223,7 @@ const char     *pol_action_name(pol_action action);
 
 /*
  * pol_reason - the human text of a crossing, e.g.
- * "external_recipients_per_hour 500 reached (501)".  Truncates safely.
+ * "external_recipients_per_hour 500 exceeded: 501 recipients".  Truncates safely.
  */
 void		pol_reason(const pol_crossing *cross, char *out, size_t outlen);
 

@@ -1,7 +1,8 @@
 /*
- * store.c - sendguard's store at run time: handles, transactions,
- * restrictions, history events and counters (store_schema.c creates and
- * checks the schema they run on).
+ * store.c - a sendguard store handle: opening and closing it, the
+ * statements it keeps prepared, transactions, and the error, binding and
+ * atomicity helpers that store_records.c (restrictions, events, counters)
+ * is written with.  store_schema.c creates and checks the schema.
  *
  * store/ is the only code that includes <sqlite3.h> (see STYLE.md).  Every
  * statement is prepared once per handle at store_open() and cached in the
@@ -30,32 +31,6 @@
 #include "store.h"
 #include "store_int.h"
 
-/* The statements a handle keeps prepared. */
-enum stmt_id {
-	S_BEGIN_READ,
-	S_BEGIN_WRITE,
-	S_COMMIT,
-	S_ROLLBACK,
-	S_SAVEPOINT,
-	S_RELEASE,
-	S_ROLLBACK_TO,
-	S_RESTR_GET,
-	S_RESTR_PUT,
-	S_RESTR_DEL,
-	S_EVENT_ADD,
-	S_CLEAR_EVENT,
-	S_EXPIRE_ONE_EVENT,
-	S_EXPIRE_ONE_DEL,
-	S_EXPIRE_ALL_EVENT,
-	S_EXPIRE_ALL_DEL,
-	S_COUNTS_GET,
-	S_COUNTS_ADD,
-	S_COUNTS_PRUNE_ID,
-	S_COUNTS_DEL_ID,
-	S_COUNTS_PRUNE,
-	S_COUNT
-};
-
 /* The facts of a restriction, in the order the statements read them. */
 #define RESTR_COLUMNS \
 	"identity, reason, limit_name, limit_value, count, created_at, " \
@@ -70,6 +45,7 @@ enum stmt_id {
 	"expires_at, 'expired', identity, reason, limit_name, limit_value, " \
 	"count, expires_at, client_address, queue_id, actor"
 
+/* The SQL of each statement, indexed by enum store_stmt (store_int.h). */
 static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN_READ] = "BEGIN DEFERRED",
 	[S_BEGIN_WRITE] = "BEGIN IMMEDIATE",
@@ -145,25 +121,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "  ORDER BY bucket LIMIT ?2)",
 };
 
-/* A handle: one connection and its prepared statements. */
-struct store {
-	sqlite3		*st_db;
-	store_errkind_t	st_errkind;		/* of the last call */
-	sqlite3_stmt	*st_stmt[S_COUNT];
-};
-
 /* The kind of this thread's last store_open() failure. */
 static _Thread_local store_errkind_t open_errkind;
 
-static const char *const event_kind_names[] = {
-	[STORE_EV_RESTRICTED] = "restricted",
-	[STORE_EV_EXPIRED] = "expired",
-	[STORE_EV_UNBLOCKED] = "unblocked",
-	[STORE_EV_BLOCKED] = "blocked",
-	[STORE_EV_ALERTED] = "alerted",
-};
-#define EVENT_KIND_COUNT \
-	(sizeof(event_kind_names) / sizeof(event_kind_names[0]))
+/* ---- errors, binding and atomicity, shared with store_records.c ---- */
 
 /* store_seterr - format into the caller's buffer, which may be absent */
 void
@@ -204,9 +165,9 @@ store_kind_of(int rc)
 	}
 }
 
-/* fail - record an SQLite failure of what on st; always -1 */
-static int
-fail(store_t *st, int rc, const char *what, char *err, size_t errlen)
+/* store_fail - record an SQLite failure of what on st; always -1 */
+int
+store_fail(store_t *st, int rc, const char *what, char *err, size_t errlen)
 {
 	st->st_errkind = store_kind_of(rc);
 	store_seterr(err, errlen, "%s: %s", what, sqlite3_errmsg(st->st_db));
@@ -224,9 +185,9 @@ store_db_fail(sqlite3 *db, int rc, const char *path, const char *what,
 	return -1;
 }
 
-/* misuse - record a caller error; always -1 */
-static int
-misuse(store_t *st, const char *what, char *err, size_t errlen)
+/* store_misuse - record a caller error; always -1 */
+int
+store_misuse(store_t *st, const char *what, char *err, size_t errlen)
 {
 	if (st != NULL)
 		st->st_errkind = STORE_ERR_INTERNAL;
@@ -234,17 +195,17 @@ misuse(store_t *st, const char *what, char *err, size_t errlen)
 	return -1;
 }
 
-/* done - make s reusable and drop its references to caller memory */
-static void
-done(sqlite3_stmt *s)
+/* store_done - make s reusable and drop its references to caller memory */
+void
+store_done(sqlite3_stmt *s)
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 }
 
-/* run - step a statement that returns no rows, then reset it */
-static int
-run(store_t *st, enum stmt_id id, const char *what, char *err,
+/* store_run - step a statement that returns no rows, then reset it */
+int
+store_run(store_t *st, enum store_stmt id, const char *what, char *err,
     size_t errlen)
 {
 	sqlite3_stmt *s = st->st_stmt[id];
@@ -253,113 +214,73 @@ run(store_t *st, enum stmt_id id, const char *what, char *err,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		;
 	if (rc != SQLITE_DONE)
-		fail(st, rc, what, err, errlen);
-	done(s);
+		store_fail(st, rc, what, err, errlen);
+	store_done(s);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* run_quiet - run for cleanup paths, whose failure must not hide the first */
 static void
-run_quiet(store_t *st, enum stmt_id id)
+run_quiet(store_t *st, enum store_stmt id)
 {
 	sqlite3_stmt *s = st->st_stmt[id];
 
 	while (sqlite3_step(s) == SQLITE_ROW)
 		;
-	done(s);
+	store_done(s);
 }
 
-/* Binding: remember the first failure so a run of binds is checked once. */
-struct binder {
-	sqlite3_stmt	*b_stmt;
-	int		b_rc;
-};
-
-/* b_text - bind a string of at most max bytes (a fixed record array) */
-static void
-b_text(struct binder *b, int i, const char *v, size_t max)
+/* store_bind_text - bind a string of at most max bytes (a record array) */
+void
+store_bind_text(struct store_binder *b, int i, const char *v, size_t max)
 {
 	if (b->b_rc == SQLITE_OK)
 		b->b_rc = sqlite3_bind_text(b->b_stmt, i, v != NULL ? v : "",
 		    v != NULL ? (int)strnlen(v, max) : 0, SQLITE_STATIC);
 }
 
-/* b_int - bind an integer */
-static void
-b_int(struct binder *b, int i, int64_t v)
+/* store_bind_int - bind an integer */
+void
+store_bind_int(struct store_binder *b, int i, int64_t v)
 {
 	if (b->b_rc == SQLITE_OK)
 		b->b_rc = sqlite3_bind_int64(b->b_stmt, i, v);
 }
 
-/* b_null - bind SQL NULL */
-static void
-b_null(struct binder *b, int i)
+/* store_bind_null - bind SQL NULL */
+void
+store_bind_null(struct store_binder *b, int i)
 {
 	if (b->b_rc == SQLITE_OK)
 		b->b_rc = sqlite3_bind_null(b->b_stmt, i);
 }
 
-/* b_check - after a run of binds: 0, or -1 and the reset statement */
-static int
-b_check(store_t *st, struct binder *b, const char *what, char *err,
-    size_t errlen)
+/* store_bind_check - after a run of binds: 0, or -1 and the reset statement */
+int
+store_bind_check(store_t *st, struct store_binder *b, const char *what,
+    char *err, size_t errlen)
 {
 	if (b->b_rc == SQLITE_OK)
 		return 0;
-	fail(st, b->b_rc, what, err, errlen);
-	done(b->b_stmt);
+	store_fail(st, b->b_rc, what, err, errlen);
+	store_done(b->b_stmt);
 	return -1;
 }
 
-/* col_text - copy a text column, truncated on a UTF-8 boundary */
-static void
-col_text(sqlite3_stmt *s, int col, char *dst, size_t size)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-	size_t len;
-
-	if (t == NULL) {
-		dst[0] = '\0';
-		return;
-	}
-	len = (size_t)sqlite3_column_bytes(s, col);
-	if (len >= size) {
-		len = size - 1;
-		while (len > 0 && (t[len] & 0xc0) == 0x80)
-			len--;
-	}
-	memcpy(dst, t, len);
-	dst[len] = '\0';
-}
-
-/* clamp_u32 - an SQLite integer as a saturated uint32_t */
-static uint32_t
-clamp_u32(int64_t v)
-{
-	if (v < 0)
-		return 0;
-	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
-}
-
-/*
- * op_begin - make one call atomic: a write transaction of its own in
- * autocommit mode, else a savepoint in the caller's transaction, so a
- * failure undoes this call only.  *own tells op_end which.
- */
-static int
-op_begin(store_t *st, bool *own, char *err, size_t errlen)
+/* store_op_begin - a transaction of its own, or a savepoint in the caller's */
+int
+store_op_begin(store_t *st, bool *own, char *err, size_t errlen)
 {
 	*own = sqlite3_get_autocommit(st->st_db) != 0;
-	return run(st, *own ? S_BEGIN_WRITE : S_SAVEPOINT,
+	return store_run(st, *own ? S_BEGIN_WRITE : S_SAVEPOINT,
 	    *own ? "begin write transaction" : "savepoint", err, errlen);
 }
 
-/* op_end - commit (or release) after rc == 0, else undo; 0 or -1 */
-static int
-op_end(store_t *st, bool own, int rc, char *err, size_t errlen)
+/* store_op_end - commit (or release) after rc == 0, else undo; 0 or -1 */
+int
+store_op_end(store_t *st, bool own, int rc, char *err, size_t errlen)
 {
-	if (rc == 0 && run(st, own ? S_COMMIT : S_RELEASE,
+	if (rc == 0 && store_run(st, own ? S_COMMIT : S_RELEASE,
 	    own ? "commit" : "release savepoint", err, errlen) == 0)
 		return 0;
 	/* SQLite may already have rolled back (I/O error, full, busy) */
@@ -481,13 +402,24 @@ store_errkind(const store_t *st)
 	return st != NULL ? st->st_errkind : open_errkind;
 }
 
+bool
+store_file_moved(store_t *st)
+{
+	int moved = 0;
+
+	if (sqlite3_file_control(st->st_db, "main", SQLITE_FCNTL_HAS_MOVED,
+	    &moved) != SQLITE_OK)
+		return false;
+	return moved != 0;
+}
+
 /* ---- transactions ---- */
 
 int
 store_begin(store_t *st, bool write, char *err, size_t errlen)
 {
 	st->st_errkind = STORE_ERR_NONE;
-	return run(st, write ? S_BEGIN_WRITE : S_BEGIN_READ,
+	return store_run(st, write ? S_BEGIN_WRITE : S_BEGIN_READ,
 	    write ? "begin write transaction" : "begin read transaction",
 	    err, errlen);
 }
@@ -496,7 +428,7 @@ int
 store_commit(store_t *st, char *err, size_t errlen)
 {
 	st->st_errkind = STORE_ERR_NONE;
-	return run(st, S_COMMIT, "commit", err, errlen);
+	return store_run(st, S_COMMIT, "commit", err, errlen);
 }
 
 void
@@ -504,350 +436,4 @@ store_rollback(store_t *st)
 {
 	if (st != NULL && !sqlite3_get_autocommit(st->st_db))
 		run_quiet(st, S_ROLLBACK);
-}
-
-/* ---- restrictions and events ---- */
-
-/* bind_event - bind the event statement's parameters */
-static void
-bind_event(struct binder *b, int64_t at, store_event_kind kind,
-    const store_restriction *f)
-{
-	b_int(b, 1, at);
-	b_text(b, 2, event_kind_names[kind], SIZE_MAX);
-	b_text(b, 3, f->sr_identity, sizeof(f->sr_identity));
-	b_text(b, 4, f->sr_reason, sizeof(f->sr_reason));
-	b_text(b, 5, f->sr_limit, sizeof(f->sr_limit));
-	b_int(b, 6, f->sr_limit_value);
-	b_int(b, 7, f->sr_count);
-	if (f->sr_has_expiry)
-		b_int(b, 8, f->sr_expires_at);
-	else
-		b_null(b, 8);
-	b_text(b, 9, f->sr_client_address, sizeof(f->sr_client_address));
-	b_text(b, 10, f->sr_queue_id, sizeof(f->sr_queue_id));
-	b_text(b, 11, f->sr_actor, sizeof(f->sr_actor));
-}
-
-/* event_insert - append one event, within the caller's atomicity */
-static int
-event_insert(store_t *st, store_event_kind kind, int64_t at,
-    const store_restriction *f, char *err, size_t errlen)
-{
-	struct binder b = { st->st_stmt[S_EVENT_ADD], SQLITE_OK };
-
-	bind_event(&b, at, kind, f);
-	if (b_check(st, &b, "event add", err, errlen) != 0)
-		return -1;
-	return run(st, S_EVENT_ADD, "event add", err, errlen);
-}
-
-int
-store_restriction_get(store_t *st, const char *identity, int64_t now,
-    store_restriction *out, bool *found, char *err, size_t errlen)
-{
-	sqlite3_stmt *s = st->st_stmt[S_RESTR_GET];
-	struct binder b = { s, SQLITE_OK };
-	int rc, ret = -1;
-
-	st->st_errkind = STORE_ERR_NONE;
-	*found = false;
-	if (identity == NULL)
-		return misuse(st, "restriction get: no identity", err, errlen);
-	b_text(&b, 1, identity, SIZE_MAX);
-	b_int(&b, 2, now);
-	if (b_check(st, &b, "restriction get", err, errlen) != 0)
-		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		ret = 0;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		fail(st, rc, "restriction get", err, errlen);
-		goto out;
-	}
-	memset(out, 0, sizeof(*out));
-	col_text(s, 0, out->sr_identity, sizeof(out->sr_identity));
-	col_text(s, 1, out->sr_reason, sizeof(out->sr_reason));
-	col_text(s, 2, out->sr_limit, sizeof(out->sr_limit));
-	out->sr_limit_value = clamp_u32(sqlite3_column_int64(s, 3));
-	out->sr_count = clamp_u32(sqlite3_column_int64(s, 4));
-	out->sr_created_at = sqlite3_column_int64(s, 5);
-	out->sr_has_expiry = sqlite3_column_type(s, 6) != SQLITE_NULL;
-	out->sr_expires_at = out->sr_has_expiry ?
-	    sqlite3_column_int64(s, 6) : 0;
-	col_text(s, 7, out->sr_client_address,
-	    sizeof(out->sr_client_address));
-	col_text(s, 8, out->sr_queue_id, sizeof(out->sr_queue_id));
-	col_text(s, 9, out->sr_actor, sizeof(out->sr_actor));
-	*found = true;
-	ret = 0;
-out:
-	done(s);
-	return ret;
-}
-
-int
-store_restriction_put(store_t *st, const store_restriction *r,
-    store_event_kind kind, char *err, size_t errlen)
-{
-	struct binder b = { st->st_stmt[S_RESTR_PUT], SQLITE_OK };
-	bool own;
-	int rc = -1;
-
-	st->st_errkind = STORE_ERR_NONE;
-	if (kind != STORE_EV_RESTRICTED && kind != STORE_EV_BLOCKED)
-		return misuse(st, "restriction put: the event must be "
-		    "restricted or blocked", err, errlen);
-	if (r->sr_identity[0] == '\0')
-		return misuse(st, "restriction put: empty identity", err,
-		    errlen);
-	if (op_begin(st, &own, err, errlen) != 0)
-		return -1;
-
-	b_text(&b, 1, r->sr_identity, sizeof(r->sr_identity));
-	b_text(&b, 2, r->sr_reason, sizeof(r->sr_reason));
-	b_text(&b, 3, r->sr_limit, sizeof(r->sr_limit));
-	b_int(&b, 4, r->sr_limit_value);
-	b_int(&b, 5, r->sr_count);
-	b_int(&b, 6, r->sr_created_at);
-	if (r->sr_has_expiry)
-		b_int(&b, 7, r->sr_expires_at);
-	else
-		b_null(&b, 7);
-	b_text(&b, 8, r->sr_client_address, sizeof(r->sr_client_address));
-	b_text(&b, 9, r->sr_queue_id, sizeof(r->sr_queue_id));
-	b_text(&b, 10, r->sr_actor, sizeof(r->sr_actor));
-	if (b_check(st, &b, "restriction put", err, errlen) != 0)
-		goto out;
-	if (run(st, S_RESTR_PUT, "restriction put", err, errlen) != 0)
-		goto out;
-	if (event_insert(st, kind, r->sr_created_at, r, err, errlen) != 0)
-		goto out;
-	rc = 0;
-out:
-	return op_end(st, own, rc, err, errlen);
-}
-
-int
-store_restriction_clear(store_t *st, const char *identity, int64_t now,
-    const char *actor, const char *reason, bool *found, char *err,
-    size_t errlen)
-{
-	struct binder b = { st->st_stmt[S_CLEAR_EVENT], SQLITE_OK };
-	bool own;
-	int rc = -1;
-
-	st->st_errkind = STORE_ERR_NONE;
-	*found = false;
-	if (identity == NULL)
-		return misuse(st, "restriction clear: no identity", err,
-		    errlen);
-	if (op_begin(st, &own, err, errlen) != 0)
-		return -1;
-
-	/* the event is written only if a restriction in force is found */
-	b_text(&b, 1, identity, SIZE_MAX);
-	b_int(&b, 2, now);
-	b_text(&b, 3, actor, SIZE_MAX);
-	b_text(&b, 4, reason, SIZE_MAX);
-	if (b_check(st, &b, "restriction clear", err, errlen) != 0)
-		goto out;
-	if (run(st, S_CLEAR_EVENT, "restriction clear", err, errlen) != 0)
-		goto out;
-	if (sqlite3_changes(st->st_db) == 0) {
-		rc = 0;
-		goto out;
-	}
-	*found = true;
-
-	b = (struct binder){ st->st_stmt[S_RESTR_DEL], SQLITE_OK };
-	b_text(&b, 1, identity, SIZE_MAX);
-	if (b_check(st, &b, "restriction clear", err, errlen) != 0 ||
-	    run(st, S_RESTR_DEL, "restriction clear", err, errlen) != 0)
-		goto out;
-	b = (struct binder){ st->st_stmt[S_COUNTS_DEL_ID], SQLITE_OK };
-	b_text(&b, 1, identity, SIZE_MAX);
-	if (b_check(st, &b, "counter reset", err, errlen) != 0 ||
-	    run(st, S_COUNTS_DEL_ID, "counter reset", err, errlen) != 0)
-		goto out;
-	rc = 0;
-out:
-	if (op_end(st, own, rc, err, errlen) != 0) {
-		*found = false;
-		return -1;
-	}
-	return 0;
-}
-
-int
-store_expire(store_t *st, const char *identity, int64_t now, unsigned max,
-    unsigned *n, char *err, size_t errlen)
-{
-	enum stmt_id ev, del;
-	struct binder b;
-	int moved = 0, rc = -1;
-	bool own;
-
-	st->st_errkind = STORE_ERR_NONE;
-	if (n != NULL)
-		*n = 0;
-	ev = identity != NULL ? S_EXPIRE_ONE_EVENT : S_EXPIRE_ALL_EVENT;
-	del = identity != NULL ? S_EXPIRE_ONE_DEL : S_EXPIRE_ALL_DEL;
-	if (op_begin(st, &own, err, errlen) != 0)
-		return -1;
-
-	b = (struct binder){ st->st_stmt[ev], SQLITE_OK };
-	if (identity != NULL) {
-		/* one key: at most one row, so max cannot bind */
-		b_text(&b, 1, identity, SIZE_MAX);
-		b_int(&b, 2, now);
-	} else {
-		b_int(&b, 1, now);
-		b_int(&b, 2, max == 0 ? -1 : (int64_t)max); /* -1: no limit */
-	}
-	if (b_check(st, &b, "expire", err, errlen) != 0 ||
-	    run(st, ev, "expire", err, errlen) != 0)
-		goto out;
-	moved = sqlite3_changes(st->st_db);
-
-	b = (struct binder){ st->st_stmt[del], SQLITE_OK };
-	if (identity != NULL) {
-		b_text(&b, 1, identity, SIZE_MAX);
-		b_int(&b, 2, now);
-	} else {
-		b_int(&b, 1, now);
-		b_int(&b, 2, max == 0 ? -1 : (int64_t)max);
-	}
-	if (b_check(st, &b, "expire", err, errlen) != 0 ||
-	    run(st, del, "expire", err, errlen) != 0)
-		goto out;
-	if (sqlite3_changes(st->st_db) != moved) {
-		misuse(st, "expire: events and deleted rows differ", err,
-		    errlen);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (op_end(st, own, rc, err, errlen) != 0)
-		return -1;
-	if (n != NULL)
-		*n = (unsigned)moved;
-	return 0;
-}
-
-int
-store_event_add(store_t *st, store_event_kind kind, int64_t at,
-    const store_restriction *facts, char *err, size_t errlen)
-{
-	st->st_errkind = STORE_ERR_NONE;
-	if ((unsigned)kind >= EVENT_KIND_COUNT)
-		return misuse(st, "event add: unknown kind", err, errlen);
-	if (facts == NULL || facts->sr_identity[0] == '\0')
-		return misuse(st, "event add: no identity", err, errlen);
-	/* one statement: atomic on its own */
-	return event_insert(st, kind, at, facts, err, errlen);
-}
-
-const char *
-store_event_kind_name(store_event_kind kind)
-{
-	if ((unsigned)kind >= EVENT_KIND_COUNT)
-		return "unknown";
-	return event_kind_names[kind];
-}
-
-/* ---- counters ---- */
-
-int
-store_counts_get(store_t *st, const char *identity, int64_t hour_from,
-    int64_t day_from, store_counts *out, char *err, size_t errlen)
-{
-	sqlite3_stmt *s = st->st_stmt[S_COUNTS_GET];
-	struct binder b = { s, SQLITE_OK };
-	int rc, ret = -1;
-
-	st->st_errkind = STORE_ERR_NONE;
-	memset(out, 0, sizeof(*out));
-	if (identity == NULL)
-		return misuse(st, "counts get: no identity", err, errlen);
-	b_text(&b, 1, identity, SIZE_MAX);
-	b_int(&b, 2, hour_from);
-	b_int(&b, 3, day_from);
-	b_int(&b, 4, hour_from < day_from ? hour_from : day_from);
-	if (b_check(st, &b, "counts get", err, errlen) != 0)
-		return -1;
-	/* an aggregate: always exactly one row */
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		fail(st, rc, "counts get", err, errlen);
-		goto out;
-	}
-	/* at most 1440 buckets of < 2^32 per day: no 64-bit overflow */
-	out->sc_int_hour = clamp_u32(sqlite3_column_int64(s, 0));
-	out->sc_ext_hour = clamp_u32(sqlite3_column_int64(s, 1));
-	out->sc_day = clamp_u32(sqlite3_column_int64(s, 2));
-	ret = 0;
-out:
-	done(s);
-	return ret;
-}
-
-int
-store_counts_add(store_t *st, const char *identity, int64_t bucket,
-    uint32_t n_int, uint32_t n_ext, int64_t prune_before, char *err,
-    size_t errlen)
-{
-	struct binder b;
-	bool own;
-	int rc = -1;
-
-	st->st_errkind = STORE_ERR_NONE;
-	if (identity == NULL || identity[0] == '\0')
-		return misuse(st, "counts add: no identity", err, errlen);
-	if (op_begin(st, &own, err, errlen) != 0)
-		return -1;
-
-	/* adding nothing must not create a row */
-	if (n_int != 0 || n_ext != 0) {
-		b = (struct binder){ st->st_stmt[S_COUNTS_ADD], SQLITE_OK };
-		b_text(&b, 1, identity, SIZE_MAX);
-		b_int(&b, 2, bucket);
-		b_int(&b, 3, n_int);
-		b_int(&b, 4, n_ext);
-		if (b_check(st, &b, "counts add", err, errlen) != 0 ||
-		    run(st, S_COUNTS_ADD, "counts add", err, errlen) != 0)
-			goto out;
-	}
-	b = (struct binder){ st->st_stmt[S_COUNTS_PRUNE_ID], SQLITE_OK };
-	b_text(&b, 1, identity, SIZE_MAX);
-	b_int(&b, 2, prune_before);
-	if (b_check(st, &b, "counts prune", err, errlen) != 0 ||
-	    run(st, S_COUNTS_PRUNE_ID, "counts prune", err, errlen) != 0)
-		goto out;
-	rc = 0;
-out:
-	return op_end(st, own, rc, err, errlen);
-}
-
-int
-store_counts_prune(store_t *st, int64_t before, unsigned max, unsigned *n,
-    char *err, size_t errlen)
-{
-	struct binder b = { st->st_stmt[S_COUNTS_PRUNE], SQLITE_OK };
-
-	st->st_errkind = STORE_ERR_NONE;
-	if (n != NULL)
-		*n = 0;
-	b_int(&b, 1, before);
-	b_int(&b, 2, max == 0 ? -1 : (int64_t)max);	/* -1: no limit */
-	if (b_check(st, &b, "counts prune", err, errlen) != 0)
-		return -1;
-	/* one statement: atomic on its own */
-	if (run(st, S_COUNTS_PRUNE, "counts prune", err, errlen) != 0)
-		return -1;
-	if (n != NULL)
-		*n = (unsigned)sqlite3_changes(st->st_db);
-	return 0;
 }

@@ -102,6 +102,13 @@ void		store_close(store_t *st);
 store_errkind_t	store_errkind(const store_t *st);
 
 /*
+ * store_file_moved - has the database file been deleted, renamed or
+ * replaced since st opened it?  A long-lived handle would otherwise keep
+ * writing to a file nobody else sees any more.
+ */
+bool		store_file_moved(store_t *st);
+
+/*
  * store_begin - start a transaction.  write = true takes the write lock at
  * once (BEGIN IMMEDIATE), waiting up to the busy timeout.
  */

@@ -1,16 +1,19 @@
 /*
- * store_int.h - what store.c and store_schema.c share; private to store/.
+ * store_int.h - what the files of store/ share; private to store/.
  *
- * store.c owns handles, statements and the data; store_schema.c owns the
- * schema: its migrations and the checks made when a database is opened.
- * Same conventions as store.h: 0 / -1 with the caller's err buffer, no
- * logging.  Nothing outside store/ may include this file.
+ * store.c owns handles, their prepared statements, transactions and the
+ * helpers below; store_records.c owns the data (restrictions, events,
+ * counters); store_schema.c owns the schema: its migrations and the checks
+ * made when a database is opened.  Same conventions as store.h: 0 / -1
+ * with the caller's err buffer, no logging.  Nothing outside store/ may
+ * include this file.
  */
 #ifndef SENDGUARD_STORE_INT_H
 #define SENDGUARD_STORE_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sqlite3.h>
 
@@ -18,6 +21,45 @@
 
 /* PRAGMA application_id: 'SGRD' */
 #define STORE_APPLICATION_ID	0x53475244
+
+/* The statements a handle keeps prepared (their SQL: stmt_sql, store.c). */
+enum store_stmt {
+	S_BEGIN_READ,
+	S_BEGIN_WRITE,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
+	S_RESTR_GET,
+	S_RESTR_PUT,
+	S_RESTR_DEL,
+	S_EVENT_ADD,
+	S_CLEAR_EVENT,
+	S_EXPIRE_ONE_EVENT,
+	S_EXPIRE_ONE_DEL,
+	S_EXPIRE_ALL_EVENT,
+	S_EXPIRE_ALL_DEL,
+	S_COUNTS_GET,
+	S_COUNTS_ADD,
+	S_COUNTS_PRUNE_ID,
+	S_COUNTS_DEL_ID,
+	S_COUNTS_PRUNE,
+	S_COUNT
+};
+
+/* A handle: one connection and its prepared statements. */
+struct store {
+	sqlite3		*st_db;
+	store_errkind_t	st_errkind;		/* of the last call */
+	sqlite3_stmt	*st_stmt[S_COUNT];
+};
+
+/* Binding: remember the first failure so a run of binds is checked once. */
+struct store_binder {
+	sqlite3_stmt	*b_stmt;
+	int		b_rc;
+};
 
 /*
  * store_schema_open - check that the freshly opened db at path is a
@@ -39,5 +81,53 @@ int		store_db_fail(sqlite3 *db, int rc, const char *path,
 /* store_seterr - format into err, which may be NULL or of length 0 */
 __attribute__((format(printf, 3, 4)))
 void		store_seterr(char *err, size_t errlen, const char *fmt, ...);
+
+/* store_fail - record an SQLite failure of what on st; always -1 */
+int		store_fail(store_t *st, int rc, const char *what, char *err,
+    size_t errlen);
+
+/* store_misuse - record a caller error (st may be NULL); always -1 */
+int		store_misuse(store_t *st, const char *what, char *err,
+    size_t errlen);
+
+/* store_done - reset s and drop its bindings to the caller's memory */
+void		store_done(sqlite3_stmt *s);
+
+/*
+ * store_run - step statement id of st to the end (any rows are dropped)
+ * and reset it; on failure record it as what.  0 or -1.
+ */
+int		store_run(store_t *st, enum store_stmt id, const char *what,
+    char *err, size_t errlen);
+
+/*
+ * The binders set parameter i of b->b_stmt unless an earlier bind failed;
+ * store_bind_check() then reports the first failure once.  Text is bound
+ * SQLITE_STATIC: it must stay put until store_done() or the next bind.
+ */
+/* store_bind_text - at most max bytes of v; NULL binds "" */
+void		store_bind_text(struct store_binder *b, int i,
+    const char *v, size_t max);
+void		store_bind_int(struct store_binder *b, int i, int64_t v);
+void		store_bind_null(struct store_binder *b, int i);
+/* store_bind_check - 0, or record the first failure as what, store_done()
+ * the statement and -1 */
+int		store_bind_check(store_t *st, struct store_binder *b,
+    const char *what, char *err, size_t errlen);
+
+/*
+ * store_op_begin - make one call atomic: a write transaction of its own in
+ * autocommit mode, else a savepoint in the caller's transaction, so a
+ * failure undoes this call only.  *own tells store_op_end which.
+ */
+int		store_op_begin(store_t *st, bool *own, char *err,
+    size_t errlen);
+
+/*
+ * store_op_end - finish what store_op_begin started: commit (or release)
+ * when rc == 0 and that succeeds, else undo this call's changes.  0 or -1.
+ */
+int		store_op_end(store_t *st, bool own, int rc, char *err,
+    size_t errlen);
 
 #endif

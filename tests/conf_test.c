@@ -266,16 +266,36 @@ test_policies_resolve_through_the_loaded_set(void)
 
 	if (c == NULL)
 		return;
-	pol_resolve(conf_policy(c), "jo@a.sub.example.net", &eff);
+	pol_resolve(conf_policy(c), "jo@a.sub.example.net", false, &eff);
 	T_OK(eff.pe_rule == &conf_policy(c)->ps_rules[2],
 	    "a subdomain sender matches the @.domain rule");
-	pol_resolve(conf_policy(c), "bob@marketing.example.com", &eff);
+	pol_resolve(conf_policy(c), "bob@marketing.example.com", false, &eff);
 	T_OK(eff.pe_rule == &conf_policy(c)->ps_rules[0] &&
 	    eff.pe_action == POL_ACT_ALERT, "@domain rule applies, alert");
 	T_OK(pol_domain_listed("x.example.org",
 	    conf_policy(c)->ps_local_domains,
 	    conf_policy(c)->ps_nlocal_domains),
 	    "a subdomain of .example.org is local");
+	conf_free(c);
+}
+
+static void
+test_policy_patterns_are_normalised_like_identities(void)
+{
+	char err[512] = "";
+	conf_t *c = conf_load(FIX "subaddress_match.conf", err, sizeof(err));
+	pol_effective eff;
+
+	if (!T_OK(c != NULL, "subaddress_match.conf loads"))
+		printf("#   %s\n", t_vis(err));
+	if (c == NULL)
+		return;
+	T_STREQ(conf_policy(c)->ps_rules[0].pr_match[0], "alice@example.com",
+	    "a pattern's subaddress is cut at recipient_delimiter, and lowercased");
+	T_STREQ(conf_policy(c)->ps_rules[0].pr_match[1], "bob@example.com",
+	    "every delimiter character cuts");
+	pol_resolve(conf_policy(c), "alice@example.com", true, &eff);
+	T_OK(eff.pe_exempt, "so the rule matches the milter's identity");
 	conf_free(c);
 }
 
@@ -405,13 +425,13 @@ static const struct {
 	{ "policy_limit_out_of_range", ":4: policies[2].limits."
 	  "recipients_per_day: -5 is out of range (0..1000000)" },
 	{ "cidr_prefix_too_long", ":2: internal_networks[2]: \"10.0.0.0/33\" "
-	  "is not a network (ADDRESS/PREFIX, IPv4 or IPv6, no host bits set)" },
+	  "is not a network (ADDRESS[/PREFIX], IPv4 or IPv6, no host bits set)" },
 	{ "cidr_host_bits", ":1: internal_networks[1]: \"10.0.0.1/8\" "
-	  "is not a network (ADDRESS/PREFIX, IPv4 or IPv6, no host bits set)" },
+	  "is not a network (ADDRESS[/PREFIX], IPv4 or IPv6, no host bits set)" },
 	{ "cidr_banana", ":1: internal_networks[1]: \"banana\" "
-	  "is not a network (ADDRESS/PREFIX, IPv4 or IPv6, no host bits set)" },
+	  "is not a network (ADDRESS[/PREFIX], IPv4 or IPv6, no host bits set)" },
 	{ "cidr_ipv6_bad", ":1: internal_networks[1]: \"2001:db8::/129\" "
-	  "is not a network (ADDRESS/PREFIX, IPv4 or IPv6, no host bits set)" },
+	  "is not a network (ADDRESS[/PREFIX], IPv4 or IPv6, no host bits set)" },
 	{ "bad_action", ":1: action: \"reject\" is not one of: "
 	  "block_until_tomorrow, block, alert" },
 	{ "bad_policy_action", ":1: policies[1].action: \"drop\" is not one "
@@ -538,6 +558,7 @@ main(int argc, char **argv)
 	test_empty_file_equals_defaults();
 	test_full_fixture_sets_every_key();
 	test_policies_resolve_through_the_loaded_set();
+	test_policy_patterns_are_normalised_like_identities();
 	test_xcode_default_follows_reply_code_class();
 	test_include_is_relative_to_the_file();
 	test_restart_needed_names_socket_and_database();

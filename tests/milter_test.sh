@@ -119,14 +119,29 @@ tap_grep "a malformed sender is logged, cleaned" "$DIR/sg.log" \
 
 # --- a hard cap across threads: 12 parallel messages, limit 3 -------------
 
+# Each one stops before end-of-message, blocked opening a fifo, until all 12
+# are there; opening the fifo's other end releases them at the same moment.
+mkdir "$DIR/race"
+mkfifo "$DIR/race/go"
 _j=0
 _pids=""
 while [ "$_j" -lt 12 ]; do
-	miltertest -s tests/milter/race.lua -D SOCK="unix:$DIR/sg.sock" \
-	    -D DB="$DIR/sg.db" -D TAP="$PWD/tests/milter" >"$DIR/race.$_j" 2>&1 &
+	timeout 30 miltertest -s tests/milter/race.lua -D SOCK="unix:$DIR/sg.sock" \
+	    -D DB="$DIR/sg.db" -D TAP="$PWD/tests/milter" \
+	    -D RACE="$DIR/race" -D ME="$_j" >"$DIR/race.$_j" 2>&1 &
 	_pids="$_pids $!"
 	_j=$((_j + 1))
 done
+_i=0
+while [ "$(ls "$DIR/race" | grep -c '^ready')" -lt 12 ] && [ "$_i" -lt 100 ]; do
+	sleep 0.1
+	_i=$((_i + 1))
+done
+# Hold the writer open a moment so a racer still on its way gets through;
+# timeout(1) bounds any racer that would still block.
+exec 4>"$DIR/race/go"
+sleep 1
+exec 4>&-
 # miltertest times out by itself (10 s per reply), so this wait is bounded.
 for _p in $_pids; do
 	wait "$_p"
@@ -143,6 +158,9 @@ tap_eq "the database counts 3 external recipients for the racer" \
 sg_stop
 sg_start || tap_fail "sendguard restarts"
 lua restart.lua
+lua moved.lua
+tap_grep "a missing database is logged" "$DIR/sg.log" \
+    "database error while opening the database"
 
 # --- a locked database: tempfail, or accept if so configured ---------------
 
@@ -150,15 +168,22 @@ mkfifo "$DIR/lock.fifo"
 sqlite3 "$DIR/sg.db" <"$DIR/lock.fifo" >/dev/null 2>&1 &
 LOCK_PID=$!
 exec 3>"$DIR/lock.fifo"
+# The holder waits for the lock itself (sendguard may hold it a moment).
+echo ".timeout 5000" >&3
 echo "BEGIN IMMEDIATE; INSERT INTO events(at, identity, kind) VALUES(0, 'lock', 'blocked');" >&3
 # The write lock is taken once sqlite3 has run the statement; wait for it.
 _i=0
+_locked=no
 while [ "$_i" -lt 50 ]; do
-	sqlite3 "$DIR/sg.db" "PRAGMA busy_timeout=0; BEGIN IMMEDIATE; ROLLBACK;" \
-	    >/dev/null 2>&1 || break
+	if ! sqlite3 "$DIR/sg.db" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1
+	then
+		_locked=yes
+		break
+	fi
 	sleep 0.1
 	_i=$((_i + 1))
 done
+tap_eq "another process holds the database's write lock" "$_locked" yes
 lua locked_tempfail.lua
 tap_grep "a locked database is logged as such" "$DIR/sg.log" \
     "database error while counting recipients"
@@ -167,6 +192,8 @@ sg_stop
 make_conf accept
 sg_start || tap_fail "sendguard starts with on_store_error = accept"
 lua locked_accept.lua
+tap_grep "and says so in the log" "$DIR/sg.log" \
+    "accepting (on_store_error = accept)"
 echo "ROLLBACK;" >&3
 exec 3>&-
 # sqlite3 exits at the end of its input; bounded, then it is killed.

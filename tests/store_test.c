@@ -899,8 +899,16 @@ test_rollback_discards_and_is_a_no_op_without_a_transaction(void)
 
 	fx_setup(&fx);
 	st = open_db(fx.fx_db, true, 1000);
+	T_INTEQ(add(st, "keep@example.com", 1, 1, 0), 0,
+	    "a write in autocommit mode");
 	store_rollback(st);
-	T_OK(true, "rollback without a transaction is a no-op");
+	{
+		store_counts kc;
+
+		T_OK(store_counts_get(st, "keep@example.com", 0, 0, &kc, errbuf,
+		    sizeof(errbuf)) == 0 && kc.sc_int_hour == 1,
+		    "rollback without a transaction is a no-op: the write stays");
+	}
 	T_INTEQ(store_begin(st, true, errbuf, sizeof(errbuf)), 0,
 	    "begin a write transaction");
 	T_INTEQ(put(st, &r, STORE_EV_RESTRICTED), 0, "put inside it");

@@ -120,6 +120,8 @@ do
 	    "postmaster@ is exempt")
 	is(message(conn, "<noreply@example.com>", { "<a@ext.test>" }), SMFIR_ACCEPT,
 	    "a sender exempted by a policy is not counted")
+	is(message(conn, "<noreply+news@example.com>", { "<a@ext.test>" }), SMFIR_ACCEPT,
+	    "a policy matches the sender with its subaddress cut")
 
 	rm, _, re = message(conn, "<bad address@example.com>", { "<a@ext.test>" })
 	is(rm, SMFIR_REPLYCODE, "a malformed sender is tempfailed at MAIL FROM")
@@ -129,6 +131,17 @@ do
 	    "with 451 4.1.3")
 	ok(sql("SELECT COUNT(*) FROM counters WHERE identity='bob2@example.com'") == "0",
 	    "and counts nothing")
+	mt.disconnect(conn)
+end
+
+-- a SASL login is a person's account, even one named postmaster
+do
+	local conn = session("203.0.113.9", "postmaster@example.com")
+	local rm, _, re = message(conn, "<postmaster@example.com>", { "<a@ext.test>" })
+	is(rm, SMFIR_CONTINUE, "a SASL login named postmaster is not exempt")
+	is(re, SMFIR_CONTINUE, "its message is accepted")
+	ok(sql("SELECT SUM(external) FROM counters WHERE identity='postmaster@example.com'") == "1",
+	    "and counted")
 	mt.disconnect(conn)
 end
 

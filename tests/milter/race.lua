@@ -9,6 +9,13 @@ check(mt.mailfrom(conn, "<racer@example.com>"), "mailfrom")
 local r = mt.getreply(conn)
 if r == SMFIR_CONTINUE then
 	check(mt.rcptto(conn, "<someone@ext.test>"), "rcptto")
+	-- the barrier: say we are ready, then block opening the fifo "go"
+	-- until the test opens its other end, which wakes all racers at once
+	io.open(RACE .. "/ready." .. ME, "w"):close()
+	local go = io.open(RACE .. "/go", "r")
+	if go then
+		go:close()
+	end
 	check(mt.eom(conn), "eom")
 	r = mt.getreply(conn)
 end
