@@ -70,6 +70,13 @@ const pol_set  *conf_policy(const conf_t *c);
 const char     *conf_restart_needed(const conf_t *old, const conf_t *nc);
 
 /*
+ * conf_parse_net - parse a network of internal_networks: "a.b.c.d/n",
+ * "x::y/n" or a bare address (the full prefix).  Host bits beyond the
+ * prefix are refused (pol_net_make).  Returns true on success.
+ */
+bool		conf_parse_net(const char *text, pol_net *out);
+
+/*
  * conf_socket_valid - is spec a socket libmilter can listen on:
  * "unix:/path", "local:/path", "inet:PORT@HOST", "inet6:PORT@HOST"
  * (HOST optional for both)?  On false, err says why, without the spec.

@@ -10,6 +10,8 @@
  * conf_fail(); they never log.  Reentrant: the table is read-only and
  * every store writes only into its own load's conf_t.
  */
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,7 +313,40 @@ conf_store_domains(conf_ld *ld, const conf_opt *o, const char *key,
 	return 0;
 }
 
-/* conf_store_networks - internal_networks through pol_parse_net */
+bool
+conf_parse_net(const char *text, pol_net *out)
+{
+	char buf[64], *slash, *end;
+	uint8_t addr[16];
+	unsigned long prefix;
+	pol_family family;
+	size_t len = strlen(text);
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, text, len + 1);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, buf, addr) == 1) {
+		family = POL_NET_IPV4;
+		prefix = 32;
+	} else if (inet_pton(AF_INET6, buf, addr) == 1) {
+		family = POL_NET_IPV6;
+		prefix = 128;
+	} else
+		return false;
+	if (slash != NULL) {
+		/* digits only: strtoul would take " 8", "+8" and "-1" */
+		if (*slash < '0' || *slash > '9')
+			return false;
+		prefix = strtoul(slash, &end, 10);
+		if (*end != '\0' || prefix > 128)
+			return false;
+	}
+	return pol_net_make(family, addr, (unsigned)prefix, out);
+}
+
+/* conf_store_networks - internal_networks through conf_parse_net */
 static int
 conf_store_networks(conf_ld *ld, const conf_opt *o, const char *key,
     const config_setting_t *s, const conf_val *v)
@@ -330,7 +365,7 @@ conf_store_networks(conf_ld *ld, const conf_opt *o, const char *key,
 		const char *t = config_setting_get_string(e);
 
 		snprintf(ekey, sizeof(ekey), "%s[%d]", key, i + 1);
-		if (!pol_parse_net(t, &ps->ps_networks[i]))
+		if (!conf_parse_net(t, &ps->ps_networks[i]))
 			return conf_fail(ld, e, ekey, "\"%s\" is not a network "
 			    "(ADDRESS[/PREFIX], IPv4 or IPv6, no host bits set)",
 			    t);

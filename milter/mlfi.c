@@ -161,7 +161,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	milt_conn *c;
 	const pol_set *ps;
 	const uint8_t *raw = NULL;
-	int family = AF_UNSPEC;
+	pol_family family = POL_NET_IPV4;
 
 	(void)hostname;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -173,16 +173,17 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (hostaddr != NULL && hostaddr->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)hostaddr;
 
-		family = AF_INET;
+		family = POL_NET_IPV4;
 		raw = (const uint8_t *)&sin->sin_addr;
 	} else if (hostaddr != NULL && hostaddr->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)hostaddr;
 
-		family = AF_INET6;
+		family = POL_NET_IPV6;
 		raw = (const uint8_t *)&sin6->sin6_addr;
 	}
 	if (raw != NULL) {
-		if (inet_ntop(family, raw, c->cctx_client,
+		if (inet_ntop(family == POL_NET_IPV4 ? AF_INET : AF_INET6, raw,
+		    c->cctx_client,
 		    sizeof(c->cctx_client)) == NULL)
 			snprintf(c->cctx_client, sizeof(c->cctx_client), "unknown");
 		ps = conf_policy(c->cctx_conf->mc_conf);

@@ -55,9 +55,15 @@ typedef struct pol_rule {
 	int		pr_line;	/* config line, for log lines */
 } pol_rule;
 
+/* Address families, without <sys/socket.h>. */
+typedef enum {
+	POL_NET_IPV4 = 4,
+	POL_NET_IPV6 = 6
+} pol_family;
+
 /* A network of internal_networks, in network byte order. */
 typedef struct pol_net {
-	int		pn_family;	/* AF_INET or AF_INET6 */
+	pol_family	pn_family;
 	uint8_t		pn_addr[16];
 	unsigned	pn_prefix;	/* 0..32 or 0..128 */
 } pol_net;
@@ -143,19 +149,20 @@ void		pol_resolve(const pol_set *set, const char *identity,
     bool default_exempt, pol_effective *out);
 
 /*
- * pol_parse_net - parse "a.b.c.d/n", "x::y/n" or a bare address (full
- * prefix).  Host bits beyond the prefix are an error, as they usually hide
- * a typo.  Returns true on success.
+ * pol_net_make - the network addr/prefix (addr: 4 or 16 raw bytes in
+ * network order).  False when the prefix is longer than the address or
+ * host bits beyond it are set, as those usually hide a typo.
  */
-bool		pol_parse_net(const char *text, pol_net *out);
+bool		pol_net_make(pol_family family, const uint8_t *addr,
+    unsigned prefix, pol_net *out);
 
 /*
  * pol_net_contains - is the address (family, raw bytes in network order)
  * inside one of the networks?  An IPv4-mapped IPv6 address (::ffff:a.b.c.d)
  * is checked as the IPv4 address it carries.
  */
-bool		pol_net_contains(const pol_net *nets, size_t nnets, int family,
-    const uint8_t *addr);
+bool		pol_net_contains(const pol_net *nets, size_t nnets,
+    pol_family family, const uint8_t *addr);
 
 /* Sliding windows are counted in one-minute buckets. */
 #define POL_BUCKET_SECONDS	60

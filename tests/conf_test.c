@@ -91,12 +91,12 @@ test_defaults_are_the_documented_values(void)
 	T_INTEQ(conf_busy_timeout_ms(c), 5000, "defaults: busy_timeout_ms");
 	T_INTEQ(ps->ps_nlocal_domains, 0, "defaults: no local_domains");
 	T_INTEQ(ps->ps_nnetworks, 2, "defaults: two internal_networks");
-	T_INTEQ(ps->ps_networks[0].pn_family, AF_INET,
+	T_INTEQ(ps->ps_networks[0].pn_family, POL_NET_IPV4,
 	    "defaults: 127.0.0.0/8 is IPv4");
 	T_INTEQ(ps->ps_networks[0].pn_prefix, 8, "defaults: 127.0.0.0/8");
 	T_INTEQ(ps->ps_networks[0].pn_addr[0], 127, "defaults: 127.0.0.0/8 "
 	    "address");
-	T_INTEQ(ps->ps_networks[1].pn_family, AF_INET6,
+	T_INTEQ(ps->ps_networks[1].pn_family, POL_NET_IPV6,
 	    "defaults: ::1/128 is IPv6");
 	T_INTEQ(ps->ps_networks[1].pn_prefix, 128, "defaults: ::1/128");
 	T_INTEQ(ps->ps_networks[1].pn_addr[15], 1, "defaults: ::1 address");
@@ -192,7 +192,7 @@ test_full_fixture_sets_every_key(void)
 	T_INTEQ(ps->ps_nnetworks, 4, "good: four internal_networks");
 	T_INTEQ(ps->ps_networks[1].pn_prefix, 32,
 	    "good: a bare IPv4 address is a /32");
-	T_INTEQ(ps->ps_networks[2].pn_family, AF_INET6,
+	T_INTEQ(ps->ps_networks[2].pn_family, POL_NET_IPV6,
 	    "good: 2001:DB8::/32 is IPv6");
 	T_INTEQ(ps->ps_networks[2].pn_prefix, 32, "good: 2001:DB8::/32 prefix");
 	T_INTEQ(ps->ps_networks[2].pn_addr[1], 0x01, "good: 2001:DB8:: bytes");
@@ -346,6 +346,32 @@ test_restart_needed_names_socket_and_database(void)
 	conf_free(d);
 	conf_free(g);
 	conf_free(i);
+}
+
+static void
+test_network_texts(void)
+{
+	static const struct {
+		const char *text;
+		bool ok;
+	} parse[] = {
+		{ "127.0.0.0/8", true }, { "::1/128", true },
+		{ "10.1.2.3", true }, { "2001:db8::/32", true },
+		{ "0.0.0.0/0", true }, { "::/0", true },
+		{ "10.0.0.0/33", false }, { "10.0.0.1/8", false },
+		{ "banana", false }, { "10.0.0.0/", false }, { "10.0.0.0/-1", false },
+		{ "10.0.0.0/+8", false }, { "2001:db8::1/32", false }, { "", false },
+		{ "10.0.0.0/8x", false }, { "::/129", false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(parse) / sizeof(parse[0]); i++) {
+		pol_net n;
+
+		T_INTEQ(conf_parse_net(parse[i].text, &n), parse[i].ok,
+		    "network \"%s\" is %s", parse[i].text,
+		    parse[i].ok ? "valid" : "refused");
+	}
 }
 
 static void
@@ -562,6 +588,7 @@ main(int argc, char **argv)
 	test_xcode_default_follows_reply_code_class();
 	test_include_is_relative_to_the_file();
 	test_restart_needed_names_socket_and_database();
+	test_network_texts();
 	test_socket_specs();
 	test_bad_fixtures_give_their_exact_error();
 	test_missing_file_is_an_error();
