@@ -206,6 +206,16 @@ kill "$LOCK_PID" 2>/dev/null
 wait "$LOCK_PID" 2>/dev/null
 LOCK_PID=""
 
+# --- a 4xx reply tempfails -------------------------------------------------
+
+sg_stop
+make_conf tempfail
+printf '%s\n' 'reply = { code = "451"; xcode = "4.7.1";' \
+    '  text = [ "Outbound mail paused for this sender", "Ask your admin" ]; };' \
+    >>"$DIR/sg.conf"
+sg_start || tap_fail "sendguard starts with a 4xx reply"
+lua reply4xx.lua
+
 sg_stop
 tap_check "the socket is removed at exit" test ! -e "$DIR/sg.sock"
 

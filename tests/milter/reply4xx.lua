@@ -1,0 +1,18 @@
+-- reply4xx.lua - reply = { code = "451"; xcode = "4.7.1"; ... }: a
+-- restricted sender is tempfailed with the configured reply (libmilter
+-- only sends a reply whose class matches the verdict).
+dofile(TAP .. "/tap.lua")
+
+local conn = session("203.0.113.9", "fred@example.com")
+check(mt.mailfrom(conn, "<fred@example.com>"), "mailfrom")
+for _, r in ipairs({ "<a@ext.test>", "<b@ext.test>", "<c@ext.test>", "<d@ext.test>" }) do
+	check(mt.rcptto(conn, r), "rcptto")
+end
+check(mt.eom(conn), "eom")
+is(mt.getreply(conn), SMFIR_REPLYCODE, "4 external recipients against a limit of 3 are refused")
+ok(reply_is(conn, "451", "4.7.1", { "Outbound mail paused for this sender", "Ask your admin" }),
+    "with the configured two-line 451 4.7.1 reply")
+ok(sql("SELECT limit_name FROM restrictions WHERE identity='fred@example.com'") ==
+    "external_recipients_per_hour", "and fred is restricted")
+mt.disconnect(conn)
+done()
