@@ -238,12 +238,32 @@ out:
 	return 0;
 }
 
+/* expire_step - bind and run one of the two expiry statements: for one
+ * identity (one key, at most one row, so max does not bind) or for all,
+ * at most max rows (0: no bound, bound as -1) */
+static int
+expire_step(store_t *st, enum store_stmt id, const char *identity,
+    int64_t now, unsigned max, char *err, size_t errlen)
+{
+	struct store_binder b = { st->st_stmt[id], SQLITE_OK };
+
+	if (identity != NULL) {
+		store_bind_text(&b, 1, identity, SIZE_MAX);
+		store_bind_int(&b, 2, now);
+	} else {
+		store_bind_int(&b, 1, now);
+		store_bind_int(&b, 2, max == 0 ? -1 : (int64_t)max);
+	}
+	if (store_bind_check(st, &b, "expire", err, errlen) != 0)
+		return -1;
+	return store_run(st, id, "expire", err, errlen);
+}
+
 int
 store_expire(store_t *st, const char *identity, int64_t now, unsigned max,
     unsigned *n, char *err, size_t errlen)
 {
 	enum store_stmt ev, del;
-	struct store_binder b;
 	int moved = 0, rc = -1;
 	bool own;
 
@@ -255,31 +275,10 @@ store_expire(store_t *st, const char *identity, int64_t now, unsigned max,
 	if (store_op_begin(st, &own, err, errlen) != 0)
 		return -1;
 
-	b = (struct store_binder){ st->st_stmt[ev], SQLITE_OK };
-	if (identity != NULL) {
-		/* one key: at most one row, so max cannot bind */
-		store_bind_text(&b, 1, identity, SIZE_MAX);
-		store_bind_int(&b, 2, now);
-	} else {
-		store_bind_int(&b, 1, now);
-		/* -1: no limit */
-		store_bind_int(&b, 2, max == 0 ? -1 : (int64_t)max);
-	}
-	if (store_bind_check(st, &b, "expire", err, errlen) != 0 ||
-	    store_run(st, ev, "expire", err, errlen) != 0)
+	if (expire_step(st, ev, identity, now, max, err, errlen) != 0)
 		goto out;
 	moved = sqlite3_changes(st->st_db);
-
-	b = (struct store_binder){ st->st_stmt[del], SQLITE_OK };
-	if (identity != NULL) {
-		store_bind_text(&b, 1, identity, SIZE_MAX);
-		store_bind_int(&b, 2, now);
-	} else {
-		store_bind_int(&b, 1, now);
-		store_bind_int(&b, 2, max == 0 ? -1 : (int64_t)max);
-	}
-	if (store_bind_check(st, &b, "expire", err, errlen) != 0 ||
-	    store_run(st, del, "expire", err, errlen) != 0)
+	if (expire_step(st, del, identity, now, max, err, errlen) != 0)
 		goto out;
 	if (sqlite3_changes(st->st_db) != moved) {
 		store_misuse(st, "expire: events and deleted rows differ", err,
