@@ -52,22 +52,22 @@ tap_check() {
 	fi
 }
 
-tap_grep() {
-	if [ -f "$2" ] && grep -qF -- "$3" "$2"; then
-		tap_ok "$1"
+# _tap_grep FLAG WORDS WHAT FILE PATTERN - tap_grep and tap_grep_re
+_tap_grep() {
+	if [ -f "$4" ] && grep -q"$1" -- "$5" "$4"; then
+		tap_ok "$3"
 	else
-		tap_fail "$1" "no line with: $3" "in $2:"
-		tap_diag "$2"
+		tap_fail "$3" "no line $2: $5" "in $4:"
+		tap_diag "$4"
 	fi
 }
 
+tap_grep() {
+	_tap_grep F "with" "$@"
+}
+
 tap_grep_re() {
-	if [ -f "$2" ] && grep -qE -- "$3" "$2"; then
-		tap_ok "$1"
-	else
-		tap_fail "$1" "no line matching: $3" "in $2:"
-		tap_diag "$2"
-	fi
+	_tap_grep E "matching" "$@"
 }
 
 tap_eq() {
