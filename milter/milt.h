@@ -82,6 +82,14 @@ int		milt_socket_prepare(const char *spec, char *err, size_t errlen);
 /* milt_socket_path - the file of a unix:/local: spec, or NULL. */
 const char     *milt_socket_path(const char *spec);
 
+/*
+ * milt_xtext_decode - decode the xtext string in ("+XX" hex escapes, as
+ * Sendmail sends {auth_authen}) into out.  0 on success; -1 if in is not
+ * well-formed xtext (a '+' without two upper-case hex digits, or "+00") or
+ * the result does not fit in outlen bytes.
+ */
+int		milt_xtext_decode(const char *in, char *out, size_t outlen);
+
 /* mlfi.c - register the callbacks with libmilter. */
 int		milt_register(void);
 

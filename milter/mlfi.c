@@ -53,6 +53,7 @@ typedef struct milt_conn {
 	milt_conf      *cctx_conf;	/* pinned generation */
 	char		cctx_client[INET6_ADDRSTRLEN];	/* "unknown" if none */
 	bool		cctx_internal;	/* in internal_networks */
+	bool		cctx_login_xtext; /* {auth_authen} is xtext (Sendmail) */
 	milt_msg	cctx_msg;
 } milt_conn;
 
@@ -161,6 +162,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	milt_conn *c;
 	const pol_set *ps;
 	const uint8_t *raw = NULL;
+	const char *mta;
 	pol_family family = POL_NET_IPV4;
 
 	(void)hostname;
@@ -170,6 +172,10 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	}
 	c->cctx_conf = milt_conf_acquire();
 	snprintf(c->cctx_client, sizeof(c->cctx_client), "unknown");
+	/* Postfix names itself in "v" (in its default milter_connect_macros)
+	 * and passes the SASL login as is; Sendmail sends it as xtext. */
+	mta = smfi_getsymval(ctx, "v");
+	c->cctx_login_xtext = mta == NULL || strncmp(mta, "Postfix", 7) != 0;
 	if (hostaddr != NULL && hostaddr->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)hostaddr;
 
@@ -225,7 +231,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	const pol_set *ps;
 	const char *login, *raw;
 	char err[MILT_ERR_SIZE], logtxt[MILT_LOGTXT_SIZE], exp[32];
-	char full[POL_ADDR_SIZE], why[STORE_REASON_SIZE];
+	char full[POL_ADDR_SIZE], why[STORE_REASON_SIZE], plain[POL_ADDR_SIZE];
 	store_restriction r;
 	store_errkind_t kind;
 	pol_addr_status st;
@@ -246,6 +252,10 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (login != NULL && *login != '\0') {
 		m->mctx_auth = true;
 		raw = login;
+		/* Not well-formed xtext: the MTA did not encode it. */
+		if (c->cctx_login_xtext &&
+		    milt_xtext_decode(login, plain, sizeof(plain)) == 0)
+			raw = plain;
 	} else if (c->cctx_internal) {
 		raw = argv != NULL ? argv[0] : NULL;
 	} else {

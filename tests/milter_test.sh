@@ -108,6 +108,7 @@ tap_grep "saying another milter is listening" "$DIR/second.out" \
 tap_check "and the first instance's socket is still there" test -S "$DIR/sg.sock"
 
 lua protocol.lua
+lua mta_macros.lua
 
 tap_grep_re "one info line per counted message, with counts against limits" \
     "$DIR/sg.log" \
@@ -116,6 +117,9 @@ tap_grep_re "a restriction is logged at warning with its reason" "$DIR/sg.log" \
     'identity=alice@example.com client=203.0.113.9: restricted: external_recipients_per_hour 3 exceeded: 4 recipients; action block'
 tap_grep "a malformed sender is logged, cleaned" "$DIR/sg.log" \
     'sender malformed address: "<bad address@example.com>"; tempfailing'
+tap_grep "Sendmail's queue id sent at MAIL FROM names a refusal there" \
+    "$DIR/sg.log" \
+    "6AN1YhGT002418: identity=d=1@example.com client=203.0.113.9: refused at MAIL FROM"
 
 # --- a hard cap across threads: 12 parallel messages, limit 3 -------------
 

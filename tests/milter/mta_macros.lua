@@ -1,0 +1,89 @@
+-- mta_macros.lua - the macros as Sendmail 8.17 and Postfix 3.7 really send
+-- them (tests/milter/limits.conf: external_recipients_per_hour = 3,
+-- recipient_delimiter "+-").  Sendmail: no "v", its default connect macros,
+-- the queue id "i" already at MAIL FROM, and {auth_authen} in xtext
+-- (xtextify() turns '+' into "+2B", '=' into "+3D").  Postfix: "v" names
+-- it and the login arrives as is.  The log lines are checked by
+-- tests/milter_test.sh.
+dofile(TAP .. "/tap.lua")
+
+-- connect(ip, macros...): a session with these connect-stage macros
+local function connect(ip, ...)
+	local conn = mt.connect(SOCK, 50, 0.1)
+	if conn == nil then
+		error("cannot connect to " .. SOCK)
+	end
+	check(mt.negotiate(conn, nil, nil, nil), "negotiate")
+	check(mt.macro(conn, SMFIC_CONNECT, ...), "connect macros")
+	check(mt.conninfo(conn, "client.sendguard.test", ip), "conninfo")
+	return conn
+end
+
+-- message(conn, qid, login, rcpts): MAIL FROM with the macros an MTA sends
+-- there, the recipients, end-of-message; the replies at MAIL and at eom
+local function message(conn, qid, login, rcpts)
+	check(mt.macro(conn, SMFIC_MAIL, "i", qid, "{auth_type}", "PLAIN",
+	    "{auth_authen}", login), "mail macros")
+	check(mt.mailfrom(conn, "<sender@example.com>"), "mailfrom")
+	local rm = mt.getreply(conn)
+	if rm ~= SMFIR_CONTINUE then
+		return rm, nil
+	end
+	for _, r in ipairs(rcpts) do
+		check(mt.rcptto(conn, r), "rcptto")
+	end
+	check(mt.eom(conn), "eom")
+	return rm, mt.getreply(conn)
+end
+
+local function sendmail_connect()
+	return connect("203.0.113.9", "j", "mx.sendguard.test",
+	    "{daemon_name}", "MTA", "{if_addr}", "127.0.0.1")
+end
+
+-- Sendmail: the login "d=1+x@example.com" arrives as xtext
+do
+	local conn = sendmail_connect()
+	local rm, re = message(conn, "6AN1YhGT002416", "d+3D1+2Bx@example.com",
+	    { "<a@ext.test>" })
+	is(rm, SMFIR_CONTINUE, "Sendmail: an xtext login passes MAIL FROM")
+	is(re, SMFIR_CONTINUE, "Sendmail: its message is accepted")
+	ok(sql("SELECT SUM(external) FROM counters WHERE identity='d=1@example.com'") == "1",
+	    "Sendmail: {auth_authen} d+3D1+2Bx@example.com is decoded: counted as d=1@example.com")
+	ok(sql("SELECT COUNT(*) FROM counters WHERE identity='d@example.com'") == "0",
+	    "Sendmail: and not cut at the xtext '+' into d@example.com")
+
+	-- over the limit at end-of-message, then refused at MAIL FROM
+	rm, re = message(conn, "6AN1YhGT002417", "d+3D1+2Bx@example.com",
+	    { "<b@ext.test>", "<c@ext.test>", "<e@ext.test>" })
+	is(re, SMFIR_REPLYCODE, "Sendmail: the crossing message is refused at end-of-message")
+	ok(sql("SELECT queue_id FROM restrictions WHERE identity='d=1@example.com'") ==
+	    "6AN1YhGT002417", "Sendmail: the restriction records the queue id sent at MAIL FROM")
+	rm = message(conn, "6AN1YhGT002418", "d+3D1+2Bx@example.com", { "<f@ext.test>" })
+	is(rm, SMFIR_REPLYCODE, "Sendmail: the restricted login is refused at MAIL FROM")
+	mt.disconnect(conn)
+end
+
+-- a login that is not well-formed xtext was not encoded: taken as is
+do
+	local conn = sendmail_connect()
+	local _, re = message(conn, "6AN1YhGT002419", "Gina+Phone@example.com",
+	    { "<a@ext.test>" })
+	is(re, SMFIR_CONTINUE, "Sendmail: a login that is not xtext is accepted")
+	ok(sql("SELECT SUM(external) FROM counters WHERE identity='gina@example.com'") == "1",
+	    "Sendmail: and taken as is (gina@example.com)")
+	mt.disconnect(conn)
+end
+
+-- Postfix: "v" says so, and the same bytes are the login itself
+do
+	local conn = connect("203.0.113.9", "j", "mx.sendguard.test",
+	    "{daemon_name}", "smtpd", "v", "Postfix 3.7.11")
+	local _, re = message(conn, "", "p=q+3D@example.com", { "<a@ext.test>" })
+	is(re, SMFIR_CONTINUE, "Postfix: a login with '+3D' in it is accepted")
+	ok(sql("SELECT SUM(external) FROM counters WHERE identity='p=q@example.com'") == "1",
+	    "Postfix: the login is not decoded (p=q+3D@example.com counts as p=q@example.com)")
+	mt.disconnect(conn)
+end
+
+done()
