@@ -20,74 +20,19 @@ TESTS=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$TESTS")
 # shellcheck source=lib/tap.sh
 . "$TESTS/lib/tap.sh"
+# shellcheck source=lib/net.sh
+. "$TESTS/lib/net.sh"
 # shellcheck source=lib/postfix.sh
 . "$TESTS/lib/postfix.sh"
+# shellcheck source=lib/sendguard.sh
+. "$TESTS/lib/sendguard.sh"
+# shellcheck source=lib/swaks.sh
+. "$TESTS/lib/swaks.sh"
 
 SENDGUARD=${SENDGUARD:-$ROOT/sendguard}
-SG_PID=
 
-REPLY1="550-5.1.8 Your message couldn't be delivered because you weren't recognized as a valid sender. The most common reason for this is that your email address is suspected of sending spam and it's no longer allowed to send email. Contact your email admin for assistance."
-REPLY2="550 5.1.8 Access denied, bad outbound sender"
-
-# --- processes ------------------------------------------------------------
-
-# proc_alive PID - is PID running (a zombie child is not)?
-proc_alive() {
-	_st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-	case $_st in
-	"" | Z*) return 1 ;;
-	esac
-	return 0
-}
-
-# unix_listening PATH - does a process listen on the unix socket PATH?
-unix_listening() {
-	ss -Hxl 2>/dev/null | awk -v p="$1" '$5 == p { f = 1 } END { exit !f }'
-}
-
-# sg_start - start sendguard in the foreground (backgrounded here) and wait
-# until it listens on its socket
-sg_start() {
-	"$SENDGUARD" -f -c "$SG_CONF" >>"$SG_LOG" 2>&1 &
-	SG_PID=$!
-	_i=0
-	while [ "$_i" -lt "$PF_WAIT" ]; do
-		if unix_listening "$SG_SOCK"; then
-			# sendguard runs as root and makes the socket
-			# socket_mode (0660); smtpd and cleanup run as
-			# postfix and connect through the group, as in a
-			# real set-up with the socket in Postfix's group.
-			chgrp postfix "$SG_SOCK"
-			return
-		fi
-		proc_alive "$SG_PID" || break
-		pf_sleep_tick
-		_i=$((_i + 1))
-	done
-	echo "# sendguard does not listen on $SG_SOCK; its log:"
-	tap_diag "$SG_LOG"
-	return 1
-}
-
-# sg_stop - SIGTERM sendguard, wait (bounded) for it to exit, reap it
-sg_stop() {
-	[ -n "$SG_PID" ] || return 0
-	kill -TERM "$SG_PID" 2>/dev/null
-	_i=0
-	while [ "$_i" -lt "$PF_WAIT" ] && proc_alive "$SG_PID"; do
-		pf_sleep_tick
-		_i=$((_i + 1))
-	done
-	_rc=0
-	if proc_alive "$SG_PID"; then
-		echo "# sendguard $SG_PID ignored SIGTERM for $((PF_WAIT / 10)) s; killing it"
-		kill -KILL "$SG_PID" 2>/dev/null
-		_rc=1
-	fi
-	wait "$SG_PID" 2>/dev/null
-	SG_PID=
-	return $_rc
-}
+REPLY1="550-5.1.8 $SG_TEXT1"
+REPLY2="550 5.1.8 $SG_TEXT2"
 
 cleanup() {
 	_status=$?
@@ -133,21 +78,6 @@ send_alice() {
 	    --from alice@example.com --to "$2"
 }
 
-# reply_after FILE ERE - the server's reply lines (as swaks prints them,
-# "<-  " or "<** " in front) to the first client line matching ERE
-reply_after() {
-	awk -v re="$2" '
-		found && /^ (->|~>|\*\*>) / { exit }
-		found && /^<[-~*]/ { print }
-		!found && /^ (->|~>) / && substr($0, 5) ~ re { found = 1 }
-	' "$1"
-}
-
-# transcript_diag FILE - a swaks transcript as "# " lines, EHLO lists cut
-transcript_diag() {
-	grep -v '^<-  250-' "$1" | sed -e 's/^/#   | /'
-}
-
 REFUSAL=$(printf '<** %s\n<** %s' "$REPLY1" "$REPLY2")
 
 # expect_refusal WHAT FILE ERE - the reply to the client line ERE is
@@ -155,19 +85,6 @@ REFUSAL=$(printf '<** %s\n<** %s' "$REPLY1" "$REPLY2")
 expect_refusal() {
 	tap_eq "$1" "$(reply_after "$2" "$3")" "$REFUSAL" ||
 	    transcript_diag "$2"
-}
-
-# expect_reply WHAT FILE ERE CODE_ERE - the reply to the client line ERE is
-# one line whose text (without swaks' marker) matches CODE_ERE
-expect_reply() {
-	_got=$(reply_after "$2" "$3")
-	if printf '%s\n' "$_got" | cut -c5- | grep -qE -- "$4" &&
-	    [ "$(printf '%s\n' "$_got" | wc -l)" -eq 1 ]; then
-		tap_ok "$1"
-	else
-		tap_fail "$1" "reply to /$3/ should match /$4/, got:" "$_got"
-		transcript_diag "$2"
-	fi
 }
 
 END_OF_DATA='^\.$'
@@ -234,7 +151,7 @@ if ! pf_start; then
 	tap_done
 	exit 1
 fi
-if ! sg_start; then
+if ! sg_start postfix; then
 	tap_fail "sendguard starts and listens on $SG_SOCK"
 	tap_done
 	exit 1
@@ -313,7 +230,7 @@ pf_wait_queue_empty >/dev/null 2>&1
 # --- 7. the restriction survives a restart ----------------------------------
 
 tap_check "sendguard exits on SIGTERM" sg_stop
-if sg_start; then
+if sg_start postfix; then
 	tap_ok "sendguard starts again on the same database"
 else
 	tap_fail "sendguard starts again on the same database"

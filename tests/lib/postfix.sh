@@ -1,5 +1,5 @@
 # postfix.sh - a private, throw-away Postfix instance for end-to-end tests
-# (source it from a POSIX sh script; run as root).
+# (source tests/lib/net.sh, then this, from a POSIX sh script; run as root).
 #
 # The instance lives in one temporary directory: its own main.cf/master.cf,
 # queue, data directory, log file (no syslog here: postlogd writes
@@ -28,33 +28,6 @@
 
 PF_WAIT=${PF_WAIT:-100}		# tenths of a second a wait may take
 
-# pf_sleep_tick - sleep 0.1 s (sleep(1) with fractions is GNU and busybox)
-pf_sleep_tick() {
-	sleep 0.1 2>/dev/null || sleep 1
-}
-
-# pf_port_listening PORT - is something listening on 127.0.0.1:PORT?
-pf_port_listening() {
-	ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
-}
-
-# pf_pick_port - print a free TCP port in 20000..59999
-pf_pick_port() {
-	_pf_seed=$$
-	_pf_i=0
-	while [ "$_pf_i" -lt 50 ]; do
-		_pf_p=$(awk -v s="$_pf_seed$_pf_i" \
-		    'BEGIN { srand(s); print 20000 + int(rand() * 40000) }')
-		if ! pf_port_listening "$_pf_p"; then
-			echo "$_pf_p"
-			return 0
-		fi
-		_pf_i=$((_pf_i + 1))
-	done
-	echo "pf_pick_port: no free port found" >&2
-	return 1
-}
-
 # pf_init MILTER_SOCKET - create the instance directory and configuration.
 # MILTER_SOCKET is an absolute path (Postfix runs unchrooted here), or empty
 # for an instance without milters.
@@ -63,7 +36,7 @@ pf_init() {
 	PF_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sendguard-pf.XXXXXX") || return 1
 	# smtpd runs as postfix, virtual(8) as nobody: both must get through.
 	chmod 755 "$PF_DIR"
-	PF_PORT=$(pf_pick_port) || return 1
+	PF_PORT=$(net_pick_port) || return 1
 	PF_MAILDIR=$PF_DIR/mail/box
 	PF_MAILLOG=$PF_DIR/maillog
 	PF_VUID=$(id -u nobody) && PF_VGID=$(id -g nobody) || return 1
@@ -195,8 +168,8 @@ pf_start() {
 pf_wait_listen() {
 	_pf_i=0
 	while [ "$_pf_i" -lt "$PF_WAIT" ]; do
-		pf_port_listening "$PF_PORT" && return 0
-		pf_sleep_tick
+		net_port_listening "$PF_PORT" && return 0
+		net_sleep_tick
 		_pf_i=$((_pf_i + 1))
 	done
 	echo "pf_wait_listen: nothing listens on 127.0.0.1:$PF_PORT" >&2
@@ -213,7 +186,7 @@ pf_wait_queue_empty() {
 	_pf_i=0
 	while [ "$_pf_i" -lt "$PF_WAIT" ]; do
 		pf_queue_empty && return 0
-		pf_sleep_tick
+		net_sleep_tick
 		_pf_i=$((_pf_i + 1))
 	done
 	echo "pf_wait_queue_empty: queue not empty:" >&2
@@ -232,7 +205,7 @@ pf_wait_maildir() {
 	_pf_i=0
 	while [ "$_pf_i" -lt "$PF_WAIT" ]; do
 		[ "$(pf_maildir_count)" -ge "$1" ] && return 0
-		pf_sleep_tick
+		net_sleep_tick
 		_pf_i=$((_pf_i + 1))
 	done
 	echo "pf_wait_maildir: $(pf_maildir_count) messages, wanted $1" >&2
@@ -244,7 +217,7 @@ pf_wait_log() {
 	_pf_i=0
 	while [ "$_pf_i" -lt "$PF_WAIT" ]; do
 		grep -qE -- "$1" "$PF_MAILLOG" 2>/dev/null && return 0
-		pf_sleep_tick
+		net_sleep_tick
 		_pf_i=$((_pf_i + 1))
 	done
 	echo "pf_wait_log: no maillog line matches: $1" >&2
@@ -270,7 +243,7 @@ pf_stop() {
 	_pf_i=0
 	while [ "$_pf_i" -lt "$PF_WAIT" ]; do
 		kill -0 "$_pf_mpid" 2>/dev/null || return 0
-		pf_sleep_tick
+		net_sleep_tick
 		_pf_i=$((_pf_i + 1))
 	done
 	echo "pf_stop: master $_pf_mpid still running; aborting" >&2

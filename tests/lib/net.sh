@@ -1,0 +1,35 @@
+# net.sh - loopback helpers shared by the end-to-end test libraries
+# (source it before tests/lib/postfix.sh or tests/lib/sendmail.sh).
+#
+#   net_sleep_tick          sleep 0.1 s
+#   net_port_listening P    is something listening on TCP port P?
+#   net_pick_port           print a free TCP port in 20000..59999
+#
+# Functions return 0 on success, 1 on failure and never exit.
+
+# net_sleep_tick - sleep 0.1 s (sleep(1) with fractions is GNU and busybox)
+net_sleep_tick() {
+	sleep 0.1 2>/dev/null || sleep 1
+}
+
+# net_port_listening PORT - is something listening on 127.0.0.1:PORT?
+net_port_listening() {
+	ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+}
+
+# net_pick_port - print a free TCP port in 20000..59999
+net_pick_port() {
+	_net_seed=$$
+	_net_i=0
+	while [ "$_net_i" -lt 50 ]; do
+		_net_p=$(awk -v s="$_net_seed$_net_i" \
+		    'BEGIN { srand(s); print 20000 + int(rand() * 40000) }')
+		if ! net_port_listening "$_net_p"; then
+			echo "$_net_p"
+			return 0
+		fi
+		_net_i=$((_net_i + 1))
+	done
+	echo "net_pick_port: no free port found" >&2
+	return 1
+}

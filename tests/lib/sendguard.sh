@@ -1,0 +1,79 @@
+# sendguard.sh - run the sendguard binary under test for an end-to-end test
+# (source tests/lib/net.sh and tests/lib/tap.sh first; POSIX sh).
+#
+# The caller sets SENDGUARD (the binary), SG_CONF (its configuration),
+# SG_SOCK (the unix socket that configuration names) and SG_LOG (where its
+# -f output goes).  Every wait is bounded by SG_WAIT tenths of a second.
+# SG_TEXT1 and SG_TEXT2 are the two lines of the default refusal's text.
+#
+#   sg_start [GROUP]    start sendguard -f in the background, wait until it
+#                       listens on SG_SOCK, then give the socket to GROUP
+#                       (for an MTA that connects through the group); sets
+#                       SG_PID
+#   sg_stop             SIGTERM, wait, SIGKILL if it ignored it, reap it
+#   proc_alive PID      is PID running (a zombie child is not)?
+#   unix_listening PATH does a process listen on the unix socket PATH?
+
+SG_WAIT=${SG_WAIT:-100}		# tenths of a second a wait may take
+SG_PID=
+
+# The two lines of sendguard's default refusal (reply.text), without code.
+SG_TEXT1="Your message couldn't be delivered because you weren't recognized as a valid sender. The most common reason for this is that your email address is suspected of sending spam and it's no longer allowed to send email. Contact your email admin for assistance."
+SG_TEXT2="Access denied, bad outbound sender"
+
+# proc_alive PID - is PID running (a zombie child is not)?
+proc_alive() {
+	_st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	case $_st in
+	"" | Z*) return 1 ;;
+	esac
+	return 0
+}
+
+# unix_listening PATH - does a process listen on the unix socket PATH?
+unix_listening() {
+	ss -Hxl 2>/dev/null | awk -v p="$1" '$5 == p { f = 1 } END { exit !f }'
+}
+
+# sg_start [GROUP] - start sendguard in the foreground (backgrounded here)
+# and wait until it listens on its socket
+sg_start() {
+	"$SENDGUARD" -f -c "$SG_CONF" >>"$SG_LOG" 2>&1 &
+	SG_PID=$!
+	_i=0
+	while [ "$_i" -lt "$SG_WAIT" ]; do
+		if unix_listening "$SG_SOCK"; then
+			# sendguard runs as root and makes the socket
+			# socket_mode (0660): an MTA that is not root
+			# connects through the group, as in a real set-up.
+			[ -z "${1:-}" ] || chgrp "$1" "$SG_SOCK"
+			return
+		fi
+		proc_alive "$SG_PID" || break
+		net_sleep_tick
+		_i=$((_i + 1))
+	done
+	echo "# sendguard does not listen on $SG_SOCK; its log:"
+	tap_diag "$SG_LOG"
+	return 1
+}
+
+# sg_stop - SIGTERM sendguard, wait (bounded) for it to exit, reap it
+sg_stop() {
+	[ -n "$SG_PID" ] || return 0
+	kill -TERM "$SG_PID" 2>/dev/null
+	_i=0
+	while [ "$_i" -lt "$SG_WAIT" ] && proc_alive "$SG_PID"; do
+		net_sleep_tick
+		_i=$((_i + 1))
+	done
+	_rc=0
+	if proc_alive "$SG_PID"; then
+		echo "# sendguard $SG_PID ignored SIGTERM for $((SG_WAIT / 10)) s; killing it"
+		kill -KILL "$SG_PID" 2>/dev/null
+		_rc=1
+	fi
+	wait "$SG_PID" 2>/dev/null
+	SG_PID=
+	return $_rc
+}
