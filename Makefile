@@ -16,7 +16,9 @@ LDLIBS_CONFIG = -lconfig
 
 # Debian packages: what building needs, what the tests need on top.
 BUILD_PKGS = gcc make libmilter-dev libsqlite3-dev libconfig-dev
-TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2
+TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2 sasl2-bin
+# tests/e2e_sendmail.sh fetches sendmail-bin, sendmail-cf, m4 and libwrap0
+# itself (apt-get download into build/sendmail-debs): they conflict with postfix.
 
 B = build
 

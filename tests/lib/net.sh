@@ -1,7 +1,9 @@
-# net.sh - loopback helpers shared by the end-to-end test libraries
-# (source it before tests/lib/postfix.sh or tests/lib/sendmail.sh).
+# net.sh - loopback and process helpers shared by the end-to-end test
+# libraries (source it before tests/lib/postfix.sh, sendmail.sh and
+# sendguard.sh).
 #
 #   net_sleep_tick          sleep 0.1 s
+#   proc_alive PID          is PID running (a zombie is not)?
 #   net_port_listening P    is something listening on TCP port P?
 #   net_pick_port           print a free TCP port in 20000..59999
 #
@@ -10,6 +12,15 @@
 # net_sleep_tick - sleep 0.1 s (sleep(1) with fractions is GNU and busybox)
 net_sleep_tick() {
 	sleep 0.1 2>/dev/null || sleep 1
+}
+
+# proc_alive PID - is PID running (a zombie is not)?
+proc_alive() {
+	_st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	case $_st in
+	"" | Z*) return 1 ;;
+	esac
+	return 0
 }
 
 # net_port_listening PORT - is something listening on 127.0.0.1:PORT?

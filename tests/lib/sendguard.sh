@@ -11,8 +11,8 @@
 #                       (for an MTA that connects through the group); sets
 #                       SG_PID
 #   sg_stop             SIGTERM, wait, SIGKILL if it ignored it, reap it
-#   proc_alive PID      is PID running (a zombie child is not)?
 #   unix_listening PATH does a process listen on the unix socket PATH?
+#   sg_require TOOL...  TAP: every TOOL is on PATH and SENDGUARD is built
 
 SG_WAIT=${SG_WAIT:-100}		# tenths of a second a wait may take
 SG_PID=
@@ -20,15 +20,6 @@ SG_PID=
 # The two lines of sendguard's default refusal (reply.text), without code.
 SG_TEXT1="Your message couldn't be delivered because you weren't recognized as a valid sender. The most common reason for this is that your email address is suspected of sending spam and it's no longer allowed to send email. Contact your email admin for assistance."
 SG_TEXT2="Access denied, bad outbound sender"
-
-# proc_alive PID - is PID running (a zombie child is not)?
-proc_alive() {
-	_st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-	case $_st in
-	"" | Z*) return 1 ;;
-	esac
-	return 0
-}
 
 # unix_listening PATH - does a process listen on the unix socket PATH?
 unix_listening() {
@@ -76,4 +67,19 @@ sg_stop() {
 	wait "$SG_PID" 2>/dev/null
 	SG_PID=
 	return $_rc
+}
+
+# sg_require TOOL... - one TAP line: the tools and the binary are there
+sg_require() {
+	_missing=
+	for _t in "$@"; do
+		command -v "$_t" >/dev/null 2>&1 || _missing="$_missing $_t"
+	done
+	[ -x "$SENDGUARD" ] || _missing="$_missing $SENDGUARD"
+	if [ -n "$_missing" ]; then
+		tap_fail "prerequisites present" \
+		    "missing:$_missing (make deps-test sendguard)"
+		return 1
+	fi
+	tap_ok "prerequisites present"
 }
