@@ -16,9 +16,11 @@ LDLIBS_CONFIG = -lconfig
 
 # Debian packages: what building needs, what the tests need on top.
 BUILD_PKGS = gcc make libmilter-dev libsqlite3-dev libconfig-dev
-TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2 sasl2-bin
+TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2 sasl2-bin \
+	     libdb5.3 libldap-2.5-0 libnsl2 libsasl2-2 libssl3
 # tests/e2e_sendmail.sh fetches sendmail-bin, sendmail-cf, m4 and libwrap0
-# itself (apt-get download into build/sendmail-debs): they conflict with postfix.
+# itself (apt-get download into build/sendmail-debs): they conflict with
+# postfix.  The libraries above are the rest of what sendmail-bin links.
 
 B = build
 

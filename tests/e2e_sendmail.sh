@@ -265,8 +265,11 @@ tap_grep_re "the DSN itself (null sender) passed sendguard" \
     "$SG_LOG" "identity=<> client=127\\.0\\.0\\.1: exempt"
 
 # --- 6. unblock with sendguardctl -------------------------------------------
-# (The lead adds this step once sendguardctl is merged: clear alice's
-# restriction and check that her very next message is accepted.)
+# SENDGUARDCTL STEP, added once sendguardctl is merged: alice is restricted
+# here (steps 2-5); clear her restriction with sendguardctl, then her very
+# next message (to carol@example.com, internal: her external window stands
+# at 2 of 3) must get 250 after DATA and be delivered
+# (sm_wait_mail carol@example.com 1).
 
 # --- 7. an xtext login: Sendmail sends d=1+x as d+3D1+2Bx -------------------
 
