@@ -12,7 +12,7 @@
 # the real wire text and on the delivered files; exits 0 only if every
 # assertion passed.  Needs root (unshare, bind mounts), swaks, sqlite3,
 # saslpasswd2, apt-get and a built ./sendguard (SENDGUARD=path to override).
-# Every wait is bounded; a run takes about 15 s, most of it waiting for
+# Every wait is bounded; a run takes about 8 s, most of it waiting for
 # sendguard to exit on SIGTERM (libmilter checks its stop flag every 5 s).
 #
 #   sh tests/e2e_sendmail.sh
