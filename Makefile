@@ -39,7 +39,8 @@ CTL_OBJ = $(call obj,$(ADMIN_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC))
 
 UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
 	     $(B)/tests/store_records_test $(B)/tests/conf_test \
-	     $(B)/tests/ctl_time_test $(B)/tests/ctl_fixture
+	     $(B)/tests/store_admin_test $(B)/tests/ctl_time_test \
+	     $(B)/tests/ctl_fixture
 
 .PHONY: all run check deps deps-test clean
 
@@ -65,6 +66,8 @@ $(B)/tests/store_records_test: $(call obj,tests/store_records_test.c $(STORE_SRC
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
 $(B)/tests/conf_test: $(call obj,tests/conf_test.c $(CONF_SRC) $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG)
+$(B)/tests/store_admin_test: $(call obj,tests/store_admin_test.c $(STORE_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
 $(B)/tests/ctl_time_test: $(call obj,tests/ctl_time_test.c admin/ctl_time.c admin/ctl_json.c)
 	$(CC) $(LDFLAGS) -o $@ $^
 $(B)/tests/ctl_fixture: $(call obj,tests/ctl_fixture.c $(STORE_SRC))

@@ -156,8 +156,10 @@ int
 store_usage_top(store_t *st, int64_t hour_from, int64_t day_from,
     store_usage *out, size_t max, size_t *n, char *err, size_t errlen)
 {
-	/* ?3 = min(hour_from, day_from): a range of the counters_bucket
-	 * index; the sums as S_COUNTS_GET makes them, clamped in C */
+	/* The sums as S_COUNTS_GET makes them, clamped in C.  counters
+	 * holds about a day (pruned), so SQLite scans its primary key,
+	 * which groups by identity without a sort; the top N is one
+	 * small sort of the groups. */
 	static const char sql[] =
 	    "SELECT identity,"
 	    " coalesce(sum(CASE WHEN bucket >= ?1 THEN internal END), 0) AS ih,"
