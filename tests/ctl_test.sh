@@ -11,14 +11,14 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 . tests/lib/tap.sh
+. tests/lib/dblock.sh
 
 CTL=./sendguardctl
 FIX=./build/tests/ctl_fixture
 DIR=$(mktemp -d /tmp/sendguard-ctl.XXXXXX) || exit 2
-LOCK_PID=""
 
 cleanup() {
-	[ -n "$LOCK_PID" ] && kill "$LOCK_PID" 2>/dev/null
+	[ -n "$DB_LOCK_PID" ] && kill "$DB_LOCK_PID" 2>/dev/null
 	exec 3>&- 2>/dev/null
 	rm -rf "$DIR"
 }
@@ -491,38 +491,14 @@ tap_eq "list text: a header and one line per restriction" \
 
 # --- a locked database --------------------------------------------------------------
 
-mkfifo "$DIR/lock.fifo"
-sqlite3 "$DB" <"$DIR/lock.fifo" >/dev/null 2>&1 &
-LOCK_PID=$!
-exec 3>"$DIR/lock.fifo"
-echo ".timeout 5000" >&3
-echo "BEGIN IMMEDIATE; INSERT INTO events(at, identity, kind) VALUES(0, 'lock', 'blocked');" >&3
-_i=0
-_locked=no
-while [ "$_i" -lt 50 ]; do
-	if ! sqlite3 "$DB" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; then
-		_locked=yes
-		break
-	fi
-	sleep 0.1
-	_i=$((_i + 1))
-done
+if db_lock "$DB" "$DIR/lock.fifo"; then _locked=yes; else _locked=no; fi
 tap_eq "another process holds the database's write lock" "$_locked" yes
 run locked block frank@example.com
 status "a write past busy_timeout_ms is a temporary failure" 75
 tap_grep "saying to try again" "$DIR/locked.err" "try again"
 run locked_read list --json
 status "reads go on under the writer's lock (WAL)" 0
-echo "ROLLBACK;" >&3
-exec 3>&-
-_i=0
-while kill -0 "$LOCK_PID" 2>/dev/null && [ "$_i" -lt 50 ]; do
-	sleep 0.1
-	_i=$((_i + 1))
-done
-kill "$LOCK_PID" 2>/dev/null
-wait "$LOCK_PID" 2>/dev/null
-LOCK_PID=""
+db_unlock
 run unlocked block frank@example.com
 status "once the lock is gone the same block works" 0
 
