@@ -129,7 +129,7 @@ ctl_args(const ctl_t *c, int argc, char **argv, const ctl_opt *opts,
 		}
 	}
 	if (npos < minpos) {
-		ctl_err(c, "missing argument (see sendguardctl -h)");
+		ctl_err(c, "missing argument (-h for help)");
 		return CTL_EXIT_USAGE;
 	}
 	return 0;

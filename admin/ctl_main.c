@@ -35,7 +35,7 @@ static const struct {
 	{ "history", ctl_cmd_history },
 };
 
-/* usage - the synopsis */
+/* usage - the synopsis, for -h */
 static void
 usage(FILE *f)
 {
@@ -90,21 +90,22 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--now") == 0) {
 			now_text = argv[++i];
 		} else {
-			ctl_err(NULL, "unknown option %s", ctl_quote(argv[i]));
-			usage(stderr);
+			ctl_err(NULL, "unknown option %s (-h for help)",
+			    ctl_quote(argv[i]));
 			return CTL_EXIT_USAGE;
 		}
 	}
 	if (i == argc) {
-		usage(stderr);
+		ctl_err(NULL, "no command: list, show, unblock, block, usage or "
+		    "history (-h for help)");
 		return CTL_EXIT_USAGE;
 	}
 	for (k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
 		if (strcmp(argv[i], commands[k].name) == 0)
 			break;
 	if (k == sizeof(commands) / sizeof(commands[0])) {
-		ctl_err(NULL, "unknown command %s", ctl_quote(argv[i]));
-		usage(stderr);
+		ctl_err(NULL, "unknown command %s: list, show, unblock, block, "
+		    "usage or history (-h for help)", ctl_quote(argv[i]));
 		return CTL_EXIT_USAGE;
 	}
 

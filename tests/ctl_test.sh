@@ -116,9 +116,10 @@ tap_grep "with file:line and the range" "$DIR/badconf.err" \
 
 "$CTL" -c "$CONF" >/dev/null 2>&1
 tap_eq "no command is a usage error (2)" "$?" 2
-"$CTL" -c "$CONF" frobnicate >/dev/null 2>"$DIR/unk.err"
-tap_eq "an unknown command is a usage error (2)" "$?" 2
+run unk frobnicate
+status "an unknown command is a usage error" 2
 tap_grep "naming it" "$DIR/unk.err" 'unknown command "frobnicate"'
+one_line "in one line" unk
 run unkopt list --jsn
 status "an unknown option is a usage error" 2
 run extra list extra
