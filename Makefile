@@ -39,8 +39,9 @@ CTL_OBJ = $(call obj,$(ADMIN_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC))
 
 UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
 	     $(B)/tests/store_records_test $(B)/tests/conf_test \
-	     $(B)/tests/store_admin_test $(B)/tests/ctl_time_test \
-	     $(B)/tests/ctl_fixture
+	     $(B)/tests/store_admin_test $(B)/tests/ctl_time_test
+# Programs the shell tests use.
+TEST_TOOLS = $(B)/tests/ctl_fixture
 
 .PHONY: all run check deps deps-test clean
 
@@ -88,7 +89,8 @@ run: deps
 	./sendguard -f -c var/sendguard.conf
 
 check: deps-test
-	@$(MAKE) --no-print-directory sendguard sendguardctl $(UNIT_TESTS)
+	@$(MAKE) --no-print-directory sendguard sendguardctl $(UNIT_TESTS) \
+	    $(TEST_TOOLS)
 	@sh tests/run
 
 clean:

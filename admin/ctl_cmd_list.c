@@ -94,7 +94,7 @@ print_table(const struct row *rows, size_t n)
 		rc |= ctl_table_cell(t, "%s", r->sr_reason);
 	}
 	if (rc == 0)
-		ctl_table_print(t, stdout);
+		rc = ctl_table_print(t, stdout);
 	ctl_table_free(t);
 	return rc;
 }

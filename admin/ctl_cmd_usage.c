@@ -135,7 +135,7 @@ print_table(const ctl_t *c, const struct row *rows, size_t n)
 		    "restricted" : eff.pe_exempt ? "exempt" : "");
 	}
 	if (rc == 0)
-		ctl_table_print(t, stdout);
+		rc = ctl_table_print(t, stdout);
 	ctl_table_free(t);
 	return rc;
 }

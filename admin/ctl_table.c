@@ -90,12 +90,6 @@ ctl_table_cell(ctl_table *t, const char *fmt, ...)
 	return add(t, buf);
 }
 
-size_t
-ctl_table_rows(const ctl_table *t)
-{
-	return t->t_ncells / t->t_ncols - 1;
-}
-
 /* width - UTF-8 characters in s: bytes that do not continue one */
 static size_t
 width(const char *s)
@@ -108,26 +102,30 @@ width(const char *s)
 	return n;
 }
 
-void
+int
 ctl_table_print(const ctl_table *t, FILE *f)
 {
-	size_t *w, i, col, full = t->t_ncells - t->t_ncells % t->t_ncols;
+	size_t *w, i, row, col, last, nrows = t->t_ncells / t->t_ncols;
+	char *const *cell;
 
 	if ((w = calloc(t->t_ncols, sizeof(*w))) == NULL)
-		return;
-	for (i = 0; i < full; i++)
+		return -1;
+	for (i = 0; i < nrows * t->t_ncols; i++)
 		if (width(t->t_cells[i]) > w[i % t->t_ncols])
 			w[i % t->t_ncols] = width(t->t_cells[i]);
-	for (i = 0; i < full; i++) {
-		col = i % t->t_ncols;
-		if (col + 1 == t->t_ncols) {
-			fprintf(f, "%s\n", t->t_cells[i]);
-			continue;
-		}
-		fprintf(f, "%s%*s", t->t_cells[i],
-		    (int)(w[col] - width(t->t_cells[i]) + 2), "");
+	for (row = 0; row < nrows; row++) {
+		cell = &t->t_cells[row * t->t_ncols];
+		/* no trailing blanks: stop at the last cell with text */
+		for (last = t->t_ncols - 1; last > 0 && cell[last][0] == '\0';
+		    last--)
+			;
+		for (col = 0; col < last; col++)
+			fprintf(f, "%s%*s", cell[col],
+			    (int)(w[col] - width(cell[col]) + 2), "");
+		fprintf(f, "%s\n", cell[last]);
 	}
 	free(w);
+	return 0;
 }
 
 void

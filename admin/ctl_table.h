@@ -27,11 +27,9 @@ ctl_table      *ctl_table_new(size_t ncols, const char *const *headers);
 __attribute__((format(printf, 2, 3)))
 int		ctl_table_cell(ctl_table *t, const char *fmt, ...);
 
-/* ctl_table_rows - how many complete rows the table has */
-size_t		ctl_table_rows(const ctl_table *t);
-
-/* ctl_table_print - header and rows, aligned; the last column unpadded */
-void		ctl_table_print(const ctl_table *t, FILE *f);
+/* ctl_table_print - header and rows, aligned, with no trailing blanks;
+ * 0, or -1 (nothing printed) if out of memory */
+int		ctl_table_print(const ctl_table *t, FILE *f);
 
 /* ctl_table_free - NULL is fine */
 void		ctl_table_free(ctl_table *t);

@@ -279,6 +279,11 @@ tap_grep_re "usage: a restricted sender is marked" "$DIR/usage.out" \
     '^alice@example\.com +3 / 3 +1 / 1000 +4 / 10000 +restricted$'
 tap_grep_re "usage: an exempt sender is marked, without limits" \
     "$DIR/usage.out" '^noreply@example\.com +1 / - +0 / - +1 / - +exempt$'
+if grep -q ' $' "$DIR/usage.out" "$DIR/list.out"; then
+	tap_fail "tables have no trailing blanks"
+else
+	tap_ok "tables have no trailing blanks"
+fi
 run usage_top usage --top 1 --json
 json "usage --top 1 --json: one sender, the busiest" usage_top \
     'length == 1 and .[0].identity == "bob@vip.example.com" and
