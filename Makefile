@@ -1,6 +1,6 @@
 # sendguard - outbound restriction milter for Postfix and Sendmail.
 #
-#   make          build sendguard
+#   make          build sendguard and sendguardctl
 #   make run      install what is missing, build, run on conf/sendguard.conf
 #                 in the foreground with the database and socket under ./var
 #   make check    install what is missing, build, run every test
@@ -16,7 +16,7 @@ LDLIBS_CONFIG = -lconfig
 
 # Debian packages: what building needs, what the tests need on top.
 BUILD_PKGS = gcc make libmilter-dev libsqlite3-dev libconfig-dev
-TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2 sasl2-bin \
+TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2 jq sasl2-bin \
 	     libdb5.3 libldap-2.5-0 libnsl2 libsasl2-2 libssl3
 # tests/e2e_sendmail.sh fetches sendmail-bin, sendmail-cf, m4 and libwrap0
 # itself (apt-get download into build/sendmail-debs): they conflict with
@@ -26,8 +26,13 @@ B = build
 
 POLICY_SRC = policy/pol_addr.c policy/pol_match.c policy/pol_net.c \
 	     policy/pol_decide.c
-STORE_SRC  = store/store.c store/store_records.c store/store_schema.c
+STORE_SRC  = store/store.c store/store_records.c store/store_schema.c \
+	     store/store_admin.c
 CONF_SRC   = conf/conf.c conf/conf_table.c
+ADMIN_SRC  = admin/ctl_main.c admin/ctl_args.c admin/ctl_time.c \
+	     admin/ctl_json.c admin/ctl_table.c admin/ctl_view.c \
+	     admin/ctl_cmd_list.c admin/ctl_cmd_show.c admin/ctl_cmd_unblock.c \
+	     admin/ctl_cmd_usage.c admin/ctl_cmd_history.c
 MILTER_SRC = milter/main.c milter/milt_log.c milter/milt_conf.c \
 	     milter/milt_pool.c milter/milt_socket.c milter/mlfi.c \
 	     milter/milt_xtext.c
@@ -35,16 +40,23 @@ MILTER_SRC = milter/main.c milter/milt_log.c milter/milt_conf.c \
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
 SENDGUARD_OBJ = $(call obj,$(MILTER_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC))
+CTL_OBJ = $(call obj,$(ADMIN_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC))
 
 UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
-	     $(B)/tests/store_records_test $(B)/tests/conf_test
+	     $(B)/tests/store_records_test $(B)/tests/conf_test \
+	     $(B)/tests/store_admin_test $(B)/tests/ctl_time_test
+# Programs the shell tests use.
+TEST_TOOLS = $(B)/tests/ctl_fixture
 
 .PHONY: all run check deps deps-test clean
 
-all: sendguard
+all: sendguard sendguardctl
 
 sendguard: $(SENDGUARD_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_MILTER) $(LDLIBS_SQLITE) $(LDLIBS_CONFIG)
+
+sendguardctl: $(CTL_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE) $(LDLIBS_CONFIG)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,6 +72,12 @@ $(B)/tests/store_records_test: $(call obj,tests/store_records_test.c $(STORE_SRC
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
 $(B)/tests/conf_test: $(call obj,tests/conf_test.c $(CONF_SRC) $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG)
+$(B)/tests/store_admin_test: $(call obj,tests/store_admin_test.c $(STORE_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
+$(B)/tests/ctl_time_test: $(call obj,tests/ctl_time_test.c admin/ctl_time.c admin/ctl_json.c)
+	$(CC) $(LDFLAGS) -o $@ $^
+$(B)/tests/ctl_fixture: $(call obj,tests/ctl_fixture.c $(STORE_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
 
 # Install missing Debian packages (as root, or through sudo).
 deps:
@@ -76,8 +94,9 @@ run: deps
 	./sendguard -f -c var/sendguard.conf
 
 check: deps-test
-	@$(MAKE) --no-print-directory sendguard $(UNIT_TESTS)
+	@$(MAKE) --no-print-directory sendguard sendguardctl $(UNIT_TESTS) \
+	    $(TEST_TOOLS)
 	@sh tests/run
 
 clean:
-	rm -rf $(B) sendguard
+	rm -rf $(B) sendguard sendguardctl

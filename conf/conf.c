@@ -411,4 +411,5 @@ conf_store_error conf_on_store_error(const conf_t *c) { return c->c_store_error;
 int conf_log_facility(const conf_t *c) { return c->c_log_facility; }
 const char *conf_log_facility_name(const conf_t *c) { return c->c_log_facility_name; }
 const conf_reply *conf_reply_get(const conf_t *c) { return &c->c_reply; }
+int conf_unblock_max_per_30_days(const conf_t *c) { return c->c_unblock_max; }
 const pol_set *conf_policy(const conf_t *c) { return &c->c_pol; }

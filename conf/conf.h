@@ -60,6 +60,9 @@ conf_store_error conf_on_store_error(const conf_t *c);
 int		conf_log_facility(const conf_t *c);	/* LOG_MAIL, ... */
 const char     *conf_log_facility_name(const conf_t *c);
 const conf_reply *conf_reply_get(const conf_t *c);
+/* unblock.max_per_30_days: sendguardctl's unblocks of one identity in 30
+ * days before it wants --force; 0 = no cap */
+int		conf_unblock_max_per_30_days(const conf_t *c);
 const pol_set  *conf_policy(const conf_t *c);
 
 /*

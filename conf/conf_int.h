@@ -29,6 +29,7 @@ struct conf {
 	char	       *c_database;
 	int		c_busy_timeout_ms;
 	conf_store_error c_store_error;
+	int		c_unblock_max;	/* unblock.max_per_30_days */
 	int		c_log_facility;
 	const char     *c_log_facility_name;	/* static, from conf_facilities */
 	conf_reply	c_reply;		/* lines are ours (strdup) */

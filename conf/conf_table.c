@@ -77,6 +77,8 @@ static int conf_store_on_error(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
 static int conf_store_facility(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
+static int conf_store_unblock_max(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
 
 #define RESTART	false
 #define RELOAD	true
@@ -144,6 +146,11 @@ const conf_opt conf_opts[] = {
 	  RELOAD, false, NULL, conf_store_on_error, 0, 0 },
 	{ "log_facility", CK_ENUM, "\"mail\"", 0, 0, conf_facilities, RELOAD,
 	  false, NULL, conf_store_facility, 0, 0 },
+	/* sendguardctl's cap on unblocks, as Exchange Online caps them */
+	{ "unblock", CK_GROUP, NULL, 0, 0, NULL, RELOAD, false,
+	  "unblock", NULL, 0, 0 },
+	{ "unblock.max_per_30_days", CK_INT, "3", 0, 1000, NULL, RELOAD,
+	  false, NULL, conf_store_unblock_max, 0, 0 },
 };
 
 const size_t conf_nopts = sizeof(conf_opts) / sizeof(conf_opts[0]);
@@ -613,6 +620,15 @@ conf_store_facility(conf_ld *ld, const conf_opt *o, const char *key,
 	for (e = o->co_enum; e->ce_name != NULL; e++)
 		if (strcmp(e->ce_name, v->cv_str) == 0)
 			ld->ld_conf->c_log_facility_name = e->ce_name;
+	return 0;
+}
+
+static int
+conf_store_unblock_max(conf_ld *ld, const conf_opt *o, const char *key,
+    const config_setting_t *s, const conf_val *v)
+{
+	(void)o, (void)key, (void)s;
+	ld->ld_conf->c_unblock_max = (int)v->cv_int;
 	return 0;
 }
 

@@ -177,4 +177,62 @@ int		store_event_add(store_t *st, store_event_kind kind,
 /* store_event_kind_name - "restricted", "expired", ... */
 const char     *store_event_kind_name(store_event_kind kind);
 
+/* ---- sendguardctl's queries (store_admin.c) ---- */
+
+/* One event of the history, as store_history() reads it back. */
+typedef struct store_event {
+	int64_t		se_id;		/* insertion order */
+	int64_t		se_at;		/* when it happened */
+	store_event_kind se_kind;
+	/* identity, reason, limit, value, count, expiry, client, queue id
+	 * and actor; sr_created_at is se_at */
+	store_restriction se_facts;
+} store_event;
+
+/* Where a page of store_history() ended: pass it back for the next one. */
+typedef struct store_cursor {
+	bool		sk_started;	/* false: from the newest event */
+	int64_t		sk_at;
+	int64_t		sk_id;
+} store_cursor;
+
+/* The window counts of one identity, as store_usage_top() ranks them. */
+typedef struct store_usage {
+	char		su_identity[STORE_IDENTITY_SIZE];
+	store_counts	su_counts;
+} store_usage;
+
+/*
+ * store_restriction_list - up to max restrictions in force at now whose
+ * identity sorts after after ("" = from the first), in identity order,
+ * into out[]; *n gets how many.  Fewer than max means the end; call again
+ * with the last identity for the next page.
+ */
+int		store_restriction_list(store_t *st, int64_t now,
+    const char *after, store_restriction *out, size_t max, size_t *n,
+    char *err, size_t errlen);
+
+/*
+ * store_history - up to max events, newest first (by at, then insertion),
+ * of identity (NULL = everyone) at or after since, continuing after *cur,
+ * which is updated to the last event returned.  *n gets how many; fewer
+ * than max means the end.
+ */
+int		store_history(store_t *st, const char *identity, int64_t since,
+    store_cursor *cur, store_event *out, size_t max, size_t *n,
+    char *err, size_t errlen);
+
+/*
+ * store_usage_top - the max identities with the most recipients since
+ * day_from (ties: external then internal in the hour, then identity), with
+ * their counts as store_counts_get() sums them.  *n gets how many.
+ */
+int		store_usage_top(store_t *st, int64_t hour_from, int64_t day_from,
+    store_usage *out, size_t max, size_t *n, char *err, size_t errlen);
+
+/* store_unblock_count - how many UNBLOCKED events identity has at or after
+ * since (the admin's cap over 30 days). */
+int		store_unblock_count(store_t *st, const char *identity,
+    int64_t since, unsigned *n, char *err, size_t errlen);
+
 #endif

@@ -3,8 +3,9 @@
  *
  * store.c owns handles, their prepared statements, transactions and the
  * helpers below; store_records.c owns the data (restrictions, events,
- * counters); store_schema.c owns the schema: its migrations and the checks
- * made when a database is opened.  Same conventions as store.h: 0 / -1
+ * counters) and the row readers; store_admin.c the admin's queries (lists,
+ * history, usage); store_schema.c owns the schema: its migrations and the
+ * checks made when a database is opened.  Same conventions as store.h: 0 / -1
  * with the caller's err buffer, no logging.  Nothing outside store/ may
  * include this file.
  */
@@ -89,6 +90,20 @@ int		store_fail(store_t *st, int rc, const char *what, char *err,
 /* store_misuse - record a caller error (st may be NULL); always -1 */
 int		store_misuse(store_t *st, const char *what, char *err,
     size_t errlen);
+
+/* store_col_text - copy text column col of s into dst (size bytes), cut on
+ * a UTF-8 character boundary; NULL reads as "" */
+void		store_col_text(sqlite3_stmt *s, int col, char *dst, size_t size);
+
+/* store_clamp_u32 - an SQLite integer as a saturated uint32_t */
+uint32_t	store_clamp_u32(int64_t v);
+
+/*
+ * store_row_restriction - fill out from the current row of s, whose first
+ * ten columns are identity, reason, limit_name, limit_value, count,
+ * created_at, expires_at, client_address, queue_id, actor (RESTR_COLUMNS).
+ */
+void		store_row_restriction(sqlite3_stmt *s, store_restriction *out);
 
 /* store_done - reset s and drop its bindings to the caller's memory */
 void		store_done(sqlite3_stmt *s);

@@ -30,9 +30,9 @@ static const char *const event_kind_names[] = {
 #define EVENT_KIND_COUNT \
 	(sizeof(event_kind_names) / sizeof(event_kind_names[0]))
 
-/* col_text - copy a text column, truncated on a UTF-8 boundary */
-static void
-col_text(sqlite3_stmt *s, int col, char *dst, size_t size)
+/* store_col_text - copy a text column, truncated on a UTF-8 boundary */
+void
+store_col_text(sqlite3_stmt *s, int col, char *dst, size_t size)
 {
 	const unsigned char *t = sqlite3_column_text(s, col);
 	size_t len;
@@ -51,13 +51,33 @@ col_text(sqlite3_stmt *s, int col, char *dst, size_t size)
 	dst[len] = '\0';
 }
 
-/* clamp_u32 - an SQLite integer as a saturated uint32_t */
-static uint32_t
-clamp_u32(int64_t v)
+/* store_clamp_u32 - an SQLite integer as a saturated uint32_t */
+uint32_t
+store_clamp_u32(int64_t v)
 {
 	if (v < 0)
 		return 0;
 	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+/* store_row_restriction - a row in RESTR_COLUMNS order (store.c) */
+void
+store_row_restriction(sqlite3_stmt *s, store_restriction *out)
+{
+	memset(out, 0, sizeof(*out));
+	store_col_text(s, 0, out->sr_identity, sizeof(out->sr_identity));
+	store_col_text(s, 1, out->sr_reason, sizeof(out->sr_reason));
+	store_col_text(s, 2, out->sr_limit, sizeof(out->sr_limit));
+	out->sr_limit_value = store_clamp_u32(sqlite3_column_int64(s, 3));
+	out->sr_count = store_clamp_u32(sqlite3_column_int64(s, 4));
+	out->sr_created_at = sqlite3_column_int64(s, 5);
+	out->sr_has_expiry = sqlite3_column_type(s, 6) != SQLITE_NULL;
+	out->sr_expires_at = out->sr_has_expiry ?
+	    sqlite3_column_int64(s, 6) : 0;
+	store_col_text(s, 7, out->sr_client_address,
+	    sizeof(out->sr_client_address));
+	store_col_text(s, 8, out->sr_queue_id, sizeof(out->sr_queue_id));
+	store_col_text(s, 9, out->sr_actor, sizeof(out->sr_actor));
 }
 
 /* ---- restrictions and events ---- */
@@ -123,20 +143,7 @@ store_restriction_get(store_t *st, const char *identity, int64_t now,
 		store_fail(st, rc, "restriction get", err, errlen);
 		goto out;
 	}
-	memset(out, 0, sizeof(*out));
-	col_text(s, 0, out->sr_identity, sizeof(out->sr_identity));
-	col_text(s, 1, out->sr_reason, sizeof(out->sr_reason));
-	col_text(s, 2, out->sr_limit, sizeof(out->sr_limit));
-	out->sr_limit_value = clamp_u32(sqlite3_column_int64(s, 3));
-	out->sr_count = clamp_u32(sqlite3_column_int64(s, 4));
-	out->sr_created_at = sqlite3_column_int64(s, 5);
-	out->sr_has_expiry = sqlite3_column_type(s, 6) != SQLITE_NULL;
-	out->sr_expires_at = out->sr_has_expiry ?
-	    sqlite3_column_int64(s, 6) : 0;
-	col_text(s, 7, out->sr_client_address,
-	    sizeof(out->sr_client_address));
-	col_text(s, 8, out->sr_queue_id, sizeof(out->sr_queue_id));
-	col_text(s, 9, out->sr_actor, sizeof(out->sr_actor));
+	store_row_restriction(s, out);
 	*found = true;
 	ret = 0;
 out:
@@ -342,9 +349,9 @@ store_counts_get(store_t *st, const char *identity, int64_t hour_from,
 		goto out;
 	}
 	/* at most 1440 buckets of < 2^32 per day: no 64-bit overflow */
-	out->sc_int_hour = clamp_u32(sqlite3_column_int64(s, 0));
-	out->sc_ext_hour = clamp_u32(sqlite3_column_int64(s, 1));
-	out->sc_day = clamp_u32(sqlite3_column_int64(s, 2));
+	out->sc_int_hour = store_clamp_u32(sqlite3_column_int64(s, 0));
+	out->sc_ext_hour = store_clamp_u32(sqlite3_column_int64(s, 1));
+	out->sc_day = store_clamp_u32(sqlite3_column_int64(s, 2));
 	ret = 0;
 out:
 	store_done(s);

@@ -40,6 +40,8 @@ same_conf(const conf_t *a, const conf_t *b)
 	if (strcmp(conf_socket(a), conf_socket(b)) != 0 ||
 	    strcmp(conf_database(a), conf_database(b)) != 0 ||
 	    conf_busy_timeout_ms(a) != conf_busy_timeout_ms(b) ||
+	    conf_unblock_max_per_30_days(a) !=
+	    conf_unblock_max_per_30_days(b) ||
 	    conf_on_store_error(a) != conf_on_store_error(b) ||
 	    conf_log_facility(a) != conf_log_facility(b) ||
 	    strcmp(conf_log_facility_name(a), conf_log_facility_name(b)) != 0)
@@ -89,6 +91,8 @@ test_defaults_are_the_documented_values(void)
 	T_STREQ(conf_database(c), "/var/lib/sendguard/sendguard.db",
 	    "defaults: database");
 	T_INTEQ(conf_busy_timeout_ms(c), 5000, "defaults: busy_timeout_ms");
+	T_INTEQ(conf_unblock_max_per_30_days(c), 3,
+	    "defaults: unblock.max_per_30_days");
 	T_INTEQ(ps->ps_nlocal_domains, 0, "defaults: no local_domains");
 	T_INTEQ(ps->ps_nnetworks, 2, "defaults: two internal_networks");
 	T_INTEQ(ps->ps_networks[0].pn_family, POL_NET_IPV4,
@@ -184,6 +188,8 @@ test_full_fixture_sets_every_key(void)
 	T_STREQ(conf_socket(c), "inet6:8891@::1", "good: socket");
 	T_STREQ(conf_database(c), "/tmp/sendguard-test.db", "good: database");
 	T_INTEQ(conf_busy_timeout_ms(c), 250, "good: busy_timeout_ms");
+	T_INTEQ(conf_unblock_max_per_30_days(c), 0,
+	    "good: unblock.max_per_30_days 0 (no cap)");
 	T_INTEQ(ps->ps_nlocal_domains, 2, "good: two local_domains");
 	T_STREQ(ps->ps_local_domains[0], "example.com",
 	    "good: local_domains are lowercased");
@@ -446,6 +452,8 @@ static const struct {
 	{ "out_of_range", ":2: limits.external_recipients_per_hour: 2000000 "
 	  "is out of range (0..1000000)" },
 	{ "negative", ":1: busy_timeout_ms: -1 is out of range (0..600000)" },
+	{ "unblock_max_too_big", ":2: unblock.max_per_30_days: 1001 is out "
+	  "of range (0..1000)" },
 	{ "busy_too_big",
 	  ":1: busy_timeout_ms: 600001 is out of range (0..600000)" },
 	{ "policy_limit_out_of_range", ":4: policies[2].limits."

@@ -1,14 +1,15 @@
 #!/bin/sh
 # e2e_postfix.sh - sendguard end to end: a real Postfix on loopback, swaks as
-# the SMTP client, the instance's own sendmail(1) for local submissions, and
-# the sqlite3 CLI on sendguard's database.
+# the SMTP client (smtp-source for a load), the instance's own sendmail(1)
+# for local submissions, sendguardctl and the sqlite3 CLI on sendguard's
+# database.
 #
 # One private Postfix instance (tests/lib/postfix.sh) and one sendguard run
 # in a temporary directory; the trap stops both and removes the directory on
 # any exit (KEEP=1 keeps it).  Prints one TAP line per assertion, checked on
 # the real wire text; exits 0 only if every assertion passed.  Needs root,
-# postfix, swaks, sqlite3 and a built ./sendguard (SENDGUARD=path to
-# override).  Every wait is bounded; a run takes about 15 s, 9 of them
+# postfix, swaks, sqlite3, jq and a built ./sendguard and ./sendguardctl
+# (SENDGUARD=path, SENDGUARDCTL=path to override).  Every wait is bounded; a run takes about 15 s, 9 of them
 # waiting for sendguard to exit on SIGTERM (libmilter checks its stop flag
 # every 5 s).
 #
@@ -30,6 +31,7 @@ ROOT=$(dirname "$TESTS")
 . "$TESTS/lib/swaks.sh"
 
 SENDGUARD=${SENDGUARD:-$ROOT/sendguard}
+SENDGUARDCTL=${SENDGUARDCTL:-$ROOT/sendguardctl}
 
 REPLY1="550-5.1.8 $SG_TEXT1"
 REPLY2="550 5.1.8 $SG_TEXT2"
@@ -103,12 +105,13 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 0
 fi
 missing=
-for t in postfix postqueue sendmail swaks sqlite3 ss; do
+for t in postfix postqueue sendmail swaks smtp-source sqlite3 ss jq; do
 	command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
 done
 [ -x "$SENDGUARD" ] || missing="$missing $SENDGUARD"
+[ -x "$SENDGUARDCTL" ] || missing="$missing $SENDGUARDCTL"
 if [ -n "$missing" ]; then
-	tap_fail "prerequisites present" "missing:$missing (make deps-test sendguard)"
+	tap_fail "prerequisites present" "missing:$missing (make deps-test all)"
 	tap_done
 	exit 1
 fi
@@ -137,6 +140,9 @@ limits = {
 	recipients_per_day = 10000;
 };
 action = "block";
+# bob is the load of section 11: far from any limit
+policies = ( { match = [ "bob@example.com" ];
+	       limits = { external_recipients_per_hour = 100000; }; } );
 EOF
 
 if "$SENDGUARD" -n -c "$SG_CONF" >"$T/check.out" 2>&1; then
@@ -251,6 +257,100 @@ expect_reply "after the delete alice's very next message: 250 after DATA" \
 send_alice "$T/8b" f@ext.test
 expect_reply "alice to 1 more external (window at the limit, not over): 250" \
     "$T/8b" "$END_OF_DATA" '^250 '
+
+# --- 10. sendguardctl: list, unblock, and the very next message -------------
+
+ctl() {
+	"$SENDGUARDCTL" -c "$SG_CONF" "$@"
+}
+
+# alice is at 3 of 3 external recipients this hour: one more crosses
+send_alice "$T/10" h@ext.test
+expect_refusal "alice to 1 more external: restricted, both 550 5.1.8 lines" \
+    "$T/10" "$END_OF_DATA"
+ctl list --json >"$T/10.json" 2>&1
+tap_eq "sendguardctl list --json exits 0" "$?" 0
+if jq -e 'length == 1 and .[0].identity == "alice@example.com" and
+    .[0].limit == "external_recipients_per_hour" and .[0].limit_value == 3
+    and .[0].count == 4 and .[0].expires_at == null and
+    .[0].actor == "sendguard" and .[0].unblocks_30d == 0 and
+    (.[0].queue_id | type) == "string"' "$T/10.json" >/dev/null 2>&1; then
+	tap_ok "sendguardctl list --json shows alice, restricted by the milter"
+else
+	tap_fail "sendguardctl list --json shows alice, restricted by the milter"
+	tap_diag "$T/10.json"
+fi
+send_alice "$T/10b" carol@example.com
+expect_refusal "restricted alice is refused at MAIL FROM" "$T/10b" \
+    "$MAIL_FROM_ALICE"
+
+ctl unblock alice@example.com --reason "e2e: password reset" >"$T/10.unblock" 2>&1
+tap_eq "sendguardctl unblock alice exits 0" "$?" 0
+tap_grep "and reminds the admin to reset the password" "$T/10.unblock" \
+    "reset its password"
+# No restart, no wait: the very next message.  Three external recipients
+# fit only because unblock reset her counters (she was at 3 of 3).
+send_alice "$T/10c" i@ext.test,j@ext.test,k@ext.test
+expect_reply "the very next message after unblock: 250 after DATA" \
+    "$T/10c" "$END_OF_DATA" '^250 '
+ctl show alice@example.com --json >"$T/10.show" 2>/dev/null
+tap_eq "sendguardctl show: alice is no longer restricted (exit 1)" "$?" 1
+if jq -e '.restricted == false and
+    .counts.external_recipients_per_hour.used == 3 and .unblocks_30d == 1 and
+    .history[0].kind == "unblocked" and
+    .history[0].reason == "e2e: password reset" and
+    .history[1].kind == "restricted"' "$T/10.show" >/dev/null 2>&1; then
+	tap_ok "show: counters restarted from zero; history has the unblock"
+else
+	tap_fail "show: counters restarted from zero; history has the unblock"
+	tap_diag "$T/10.show"
+fi
+
+# --- 11. sendguardctl while the milter is under load ---------------------------
+# bob (an internal client) sends N one-recipient messages over 4 parallel
+# sessions while sendguardctl reads and writes the same database (list,
+# usage, block and unblock of carol); afterwards every message was accepted
+# and counted exactly once, and every admin action is in the history.
+
+N=40
+smtp-source -s 4 -m "$N" -M client.sendguard.test -f bob@example.com \
+    -t x@ext.test "127.0.0.1:$PF_PORT" >"$T/11.source" 2>&1 &
+SRC_PID=$!
+rounds=0
+ctl_fail=0
+while kill -0 "$SRC_PID" 2>/dev/null && [ "$rounds" -lt 200 ]; do
+	ctl list --json >/dev/null 2>>"$T/11.ctl" || ctl_fail=$((ctl_fail + 1))
+	ctl usage --json >/dev/null 2>>"$T/11.ctl" || ctl_fail=$((ctl_fail + 1))
+	ctl block carol@example.com --reason load >/dev/null 2>>"$T/11.ctl" ||
+	    ctl_fail=$((ctl_fail + 1))
+	ctl unblock carol@example.com --force >/dev/null 2>>"$T/11.ctl" ||
+	    ctl_fail=$((ctl_fail + 1))
+	rounds=$((rounds + 1))
+done
+wait "$SRC_PID"
+tap_check "sendguardctl ran while the load was in flight" test "$rounds" -ge 1
+tap_eq "smtp-source sent $N messages without an error" "$?" 0 ||
+    tap_diag "$T/11.source"
+tap_eq "every sendguardctl call during the load succeeded ($rounds rounds)" \
+    "$ctl_fail" 0 || tap_diag "$T/11.ctl"
+pf_wait_queue_empty >/dev/null 2>&1
+tap_eq "the milter accepted and counted each of bob's $N messages once" \
+    "$(grep -c 'identity=bob@example.com client=127.0.0.1 auth=no rcpts=0 internal, 1 external; .*: accepted$' "$SG_LOG")" "$N"
+tap_eq "Postfix delivered all $N (none lost)" \
+    "$(grep -c 'to=<x@ext.test>.*status=sent' "$PF_MAILLOG")" "$N"
+if grep -q 'database error' "$SG_LOG"; then
+	tap_fail "no database error in the milter during the load" \
+	    "$(grep 'database error' "$SG_LOG" | head -n 3)"
+else
+	tap_ok "no database error in the milter during the load"
+fi
+ctl usage bob@example.com --json >"$T/11.usage" 2>&1
+tap_eq "sendguardctl usage: bob's count is exactly $N" \
+    "$(jq '.[0].counts.external_recipients_per_hour.used' "$T/11.usage")" "$N"
+ctl history carol@example.com --json >"$T/11.hist" 2>&1
+tap_eq "every unblock of carol is in the history once" \
+    "$(jq '[.[] | select(.kind == "unblocked")] | length' "$T/11.hist")" \
+    "$rounds"
 
 # --- 9. milter down: tempfail, nothing lost ----------------------------------
 

@@ -109,7 +109,9 @@ if [ "$(id -u)" -ne 0 ]; then
 	tap_done
 	exit 1
 fi
-if ! sg_require swaks sqlite3 ss unshare mount saslpasswd2 apt-get dpkg; then
+SENDGUARDCTL=${SENDGUARDCTL:-$ROOT/sendguardctl}
+if ! sg_require swaks sqlite3 ss unshare mount saslpasswd2 apt-get dpkg ||
+    ! tap_check "sendguardctl is built" test -x "$SENDGUARDCTL"; then
 	tap_done
 	exit 1
 fi
@@ -265,11 +267,20 @@ tap_grep_re "the DSN itself (null sender) passed sendguard" \
     "$SG_LOG" "identity=<> client=127\\.0\\.0\\.1: exempt"
 
 # --- 6. unblock with sendguardctl -------------------------------------------
-# SENDGUARDCTL STEP, added once sendguardctl is merged: alice is restricted
-# here (steps 2-5); clear her restriction with sendguardctl, then her very
-# next message (to carol@example.com, internal: her external window stands
-# at 2 of 3) must get 250 after DATA and be delivered
-# (sm_wait_mail carol@example.com 1).
+# alice is restricted here (steps 2-5).  sendguardctl clears her (and her
+# counters); her very next message must pass, with no restart and no wait.
+
+tap_check "sendguardctl unblock alice@example.com exits 0" \
+    "$SENDGUARDCTL" -c "$SG_CONF" unblock alice@example.com \
+    --reason "sendmail e2e"
+send_auth "$T/6" alice@example.com carol@example.com
+expect_reply "after the unblock alice's very next message: 250 after DATA" \
+    "$T/6" "$END_OF_DATA" '^250 '
+if sm_wait_mail carol@example.com 1; then
+	tap_ok "and it was delivered to carol@example.com"
+else
+	tap_fail "and it was delivered to carol@example.com"
+fi
 
 # --- 7. an xtext login: Sendmail sends d=1+x as d+3D1+2Bx -------------------
 

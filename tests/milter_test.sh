@@ -6,14 +6,14 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 . tests/lib/tap.sh
+. tests/lib/dblock.sh
 
 SG=./sendguard
 DIR=$(mktemp -d /tmp/sendguard-milter.XXXXXX) || exit 2
 SG_PID=""
-LOCK_PID=""
 
 cleanup() {
-	[ -n "$LOCK_PID" ] && kill "$LOCK_PID" 2>/dev/null
+	[ -n "$DB_LOCK_PID" ] && kill "$DB_LOCK_PID" 2>/dev/null
 	sg_stop
 	rm -rf "$DIR"
 }
@@ -168,25 +168,8 @@ tap_grep "a missing database is logged" "$DIR/sg.log" \
 
 # --- a locked database: tempfail, or accept if so configured ---------------
 
-mkfifo "$DIR/lock.fifo"
-sqlite3 "$DIR/sg.db" <"$DIR/lock.fifo" >/dev/null 2>&1 &
-LOCK_PID=$!
-exec 3>"$DIR/lock.fifo"
-# The holder waits for the lock itself (sendguard may hold it a moment).
-echo ".timeout 5000" >&3
-echo "BEGIN IMMEDIATE; INSERT INTO events(at, identity, kind) VALUES(0, 'lock', 'blocked');" >&3
-# The write lock is taken once sqlite3 has run the statement; wait for it.
-_i=0
-_locked=no
-while [ "$_i" -lt 50 ]; do
-	if ! sqlite3 "$DIR/sg.db" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1
-	then
-		_locked=yes
-		break
-	fi
-	sleep 0.1
-	_i=$((_i + 1))
-done
+if db_lock "$DIR/sg.db" "$DIR/lock.fifo"; then _locked=yes; else
+	_locked=no; fi
 tap_eq "another process holds the database's write lock" "$_locked" yes
 lua locked_tempfail.lua
 tap_grep "a locked database is logged as such" "$DIR/sg.log" \
@@ -198,17 +181,7 @@ sg_start || tap_fail "sendguard starts with on_store_error = accept"
 lua locked_accept.lua
 tap_grep "and says so in the log" "$DIR/sg.log" \
     "accepting (on_store_error = accept)"
-echo "ROLLBACK;" >&3
-exec 3>&-
-# sqlite3 exits at the end of its input; bounded, then it is killed.
-_i=0
-while kill -0 "$LOCK_PID" 2>/dev/null && [ "$_i" -lt 50 ]; do
-	sleep 0.1
-	_i=$((_i + 1))
-done
-kill "$LOCK_PID" 2>/dev/null
-wait "$LOCK_PID" 2>/dev/null
-LOCK_PID=""
+db_unlock
 
 # --- a 4xx reply tempfails -------------------------------------------------
 

@@ -1,0 +1,202 @@
+/*
+ * ctl_cmd_unblock.c - "sendguardctl unblock" and "sendguardctl block": the
+ * two commands that write.
+ *
+ * unblock clears a restriction and resets the sender's counters
+ * (store_restriction_clear), recording who, when and why; the milter looks
+ * the restriction up at every MAIL FROM, so the very next message is
+ * accepted.  It first reminds the admin that a sender over the limits is
+ * usually a compromised account, and it refuses (exit 3) past
+ * unblock.max_per_30_days unblocks of one identity unless --force.  The
+ * cap is checked again inside the write transaction that clears, so two
+ * admins at once cannot both slip past it.  Nothing is printed while the
+ * write lock is held: a slow terminal must not stall the milter.
+ *
+ * block restricts an identity by hand until a time or until cleared.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "ctl_table.h"
+#include "ctl_time.h"
+#include "ctl_view.h"
+
+#define FORCED	"forced past unblock.max_per_30_days"
+
+/* cap_reached - has id had cap (> 0) unblocks in the last 30 days? */
+static bool
+cap_reached(int cap, unsigned unblocks)
+{
+	return cap > 0 && unblocks >= (unsigned)cap;
+}
+
+/* refuse_cap - the exit-3 message */
+static int
+refuse_cap(const ctl_t *c, const char *id, unsigned unblocks, int cap)
+{
+	ctl_err(c, "%s was unblocked %u times in the last 30 days "
+	    "(unblock.max_per_30_days = %d); a sender that keeps going over "
+	    "the limits is most likely a compromised account. Secure it "
+	    "first; --force unblocks anyway.", ctl_quote(id), unblocks, cap);
+	return CTL_EXIT_CAP;
+}
+
+/* remind - what to do about the account before it sends again */
+static void
+remind(const char *id, const store_restriction *r)
+{
+	char why[STORE_REASON_SIZE];
+
+	printf("Reminder: %s was restricted (%s). A sender over the limits "
+	    "is usually a compromised account: reset its password, and check "
+	    "it for forwarding rules, app passwords and sign-ins you do not "
+	    "recognise before it sends again.\n", id,
+	    ctl_clean(r->sr_reason, why, sizeof(why)));
+	fflush(stdout);
+}
+
+/* clear - the write transaction: check the cap again, clear, commit.
+ * 0 done, 1 not restricted any more, 3 cap reached meanwhile, -1 error */
+static int
+clear(ctl_t *c, const char *id, const char *actor, const char *reason,
+    bool force, int cap, unsigned *unblocks, char *err, size_t errlen)
+{
+	store_t *st = c->ctx_store;
+	bool found = false;
+
+	if (store_begin(st, true, err, errlen) != 0 ||
+	    store_unblock_count(st, id, c->ctx_now - CTL_UNBLOCK_WINDOW,
+	    unblocks, err, errlen) != 0)
+		goto fail;
+	if (!force && cap_reached(cap, *unblocks)) {
+		store_rollback(st);
+		return CTL_EXIT_CAP;
+	}
+	if (store_restriction_clear(st, id, c->ctx_now, actor, reason, &found,
+	    err, errlen) != 0 || store_commit(st, err, errlen) != 0)
+		goto fail;
+	return found ? 0 : CTL_EXIT_NOT_FOUND;
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+int
+ctl_cmd_unblock(ctl_t *c, int argc, char **argv)
+{
+	const char *reason = "", *force = NULL, *arg[1];
+	const ctl_opt opts[] = { { "reason", true, &reason },
+	    { "force", false, &force }, { NULL, false, NULL } };
+	char id[POL_ADDR_SIZE], err[CTL_ERR_SIZE], actor[STORE_ACTOR_SIZE];
+	char why[STORE_REASON_SIZE];
+	store_restriction r;
+	unsigned unblocks = 0;
+	bool found = false;
+	int cap, rc;
+
+	if ((rc = ctl_args(c, argc, argv, opts, arg, 1, 1)) != 0 ||
+	    (rc = ctl_identity(c, arg[0], id)) != 0 ||
+	    (rc = ctl_reason(c, reason, sizeof(why) - sizeof(FORCED ": "))) !=
+	    0 || (rc = ctl_open(c)) != 0)
+		return rc;
+	cap = conf_unblock_max_per_30_days(c->ctx_conf);
+
+	/* Look first (no lock held): the reminder comes before the clear. */
+	if (store_restriction_get(c->ctx_store, id, c->ctx_now, &r, &found,
+	    err, sizeof(err)) != 0 ||
+	    (found && store_unblock_count(c->ctx_store, id,
+	    c->ctx_now - CTL_UNBLOCK_WINDOW, &unblocks, err, sizeof(err)) != 0))
+		return ctl_store_failed(c, err);
+	if (!found) {
+		ctl_err(c, "%s is not restricted; nothing to unblock",
+		    ctl_quote(id));
+		return CTL_EXIT_NOT_FOUND;
+	}
+	if (force == NULL && cap_reached(cap, unblocks))
+		return refuse_cap(c, id, unblocks, cap);
+	remind(id, &r);
+
+	ctl_actor(actor, sizeof(actor));
+	if (force != NULL && cap_reached(cap, unblocks))
+		snprintf(why, sizeof(why), FORCED "%s%s",
+		    reason[0] != '\0' ? ": " : "", reason);
+	else
+		snprintf(why, sizeof(why), "%s", reason);
+	rc = clear(c, id, actor, why, force != NULL, cap, &unblocks, err,
+	    sizeof(err));
+	if (rc < 0)
+		return ctl_store_failed(c, err);
+	if (rc == CTL_EXIT_CAP)
+		return refuse_cap(c, id, unblocks, cap);
+	if (rc == CTL_EXIT_NOT_FOUND) {
+		ctl_err(c, "%s is no longer restricted (cleared or expired "
+		    "meanwhile); nothing to unblock", ctl_quote(id));
+		return rc;
+	}
+	printf("%s: restriction cleared and counters reset by %s; the next "
+	    "message is accepted. Unblocks in the last 30 days: %u", id,
+	    actor, unblocks + 1);
+	if (cap > 0)
+		printf(" (cap %d)", cap);
+	printf(".\n");
+	return CTL_EXIT_OK;
+}
+
+int
+ctl_cmd_block(ctl_t *c, int argc, char **argv)
+{
+	const char *reason = "blocked by hand", *until = NULL, *arg[1];
+	const ctl_opt opts[] = { { "reason", true, &reason },
+	    { "until", true, &until }, { NULL, false, NULL } };
+	char err[CTL_ERR_SIZE], when[CTL_TIME_SIZE], where[512];
+	store_restriction r, old;
+	pol_effective eff;
+	bool had = false;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if ((rc = ctl_args(c, argc, argv, opts, arg, 1, 1)) != 0 ||
+	    (rc = ctl_identity(c, arg[0], r.sr_identity)) != 0 ||
+	    (rc = ctl_reason(c, reason, sizeof(r.sr_reason) - 1)) != 0)
+		return rc;
+	if (until != NULL) {
+		if (ctl_time_parse(until, c->ctx_now, &r.sr_expires_at, err,
+		    sizeof(err)) != 0) {
+			ctl_err(c, "--until %s %s", ctl_quote(until), err);
+			return CTL_EXIT_USAGE;
+		}
+		if (r.sr_expires_at <= c->ctx_now) {
+			ctl_err(c, "--until %s is not in the future",
+			    ctl_quote(until));
+			return CTL_EXIT_USAGE;
+		}
+		r.sr_has_expiry = true;
+	}
+	if ((rc = ctl_open(c)) != 0)
+		return rc;
+	snprintf(r.sr_reason, sizeof(r.sr_reason), "%s", reason);
+	snprintf(r.sr_limit, sizeof(r.sr_limit), "manual");
+	r.sr_created_at = c->ctx_now;
+	ctl_actor(r.sr_actor, sizeof(r.sr_actor));
+
+	if (store_begin(c->ctx_store, true, err, sizeof(err)) != 0 ||
+	    store_restriction_get(c->ctx_store, r.sr_identity, c->ctx_now,
+	    &old, &had, err, sizeof(err)) != 0 ||
+	    store_restriction_put(c->ctx_store, &r, STORE_EV_BLOCKED, err,
+	    sizeof(err)) != 0 ||
+	    store_commit(c->ctx_store, err, sizeof(err)) != 0) {
+		store_rollback(c->ctx_store);
+		return ctl_store_failed(c, err);
+	}
+	printf("%s: blocked %s%s by %s%s.\n", r.sr_identity,
+	    r.sr_has_expiry ? "until " : "until cleared",
+	    r.sr_has_expiry ? ctl_time_format(r.sr_expires_at, when) : "",
+	    r.sr_actor, had ? " (replacing the restriction it had)" : "");
+	ctl_policy_of(c, r.sr_identity, &eff, where, sizeof(where));
+	if (eff.pe_exempt)
+		ctl_err(c, "warning: %s is %s: the milter does not refuse "
+		    "it while the policy exempts it", ctl_quote(r.sr_identity),
+		    where);
+	return CTL_EXIT_OK;
+}

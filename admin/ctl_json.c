@@ -1,0 +1,195 @@
+/*
+ * ctl_json.c - sendguardctl's JSON writer: separators, indentation and
+ * string escaping (RFC 8259).
+ *
+ * Identities and reasons come from the database, which the milter filled
+ * from SMTP: they may hold anything.  Control characters are escaped,
+ * and a byte that does not start a well-formed UTF-8 sequence (overlong,
+ * surrogate, beyond U+10FFFF, cut short) becomes U+FFFD, so the output is
+ * always valid JSON in UTF-8.  Nothing is allocated; write errors are
+ * caught by the caller's final fflush()/ferror().
+ */
+#include <stdio.h>
+
+#include "ctl_json.h"
+#include "ctl_time.h"
+
+void
+ctl_json_init(ctl_json *j, FILE *f)
+{
+	j->j_f = f;
+	j->j_depth = 0;
+	j->j_empty[0] = true;
+	j->j_after_key = false;
+}
+
+/* indent - a newline and two spaces per level */
+static void
+indent(ctl_json *j)
+{
+	int i;
+
+	fputc('\n', j->j_f);
+	for (i = 0; i < j->j_depth; i++)
+		fputs("  ", j->j_f);
+}
+
+/* before_value - the separator a value (or a key) needs where it goes */
+static void
+before_value(ctl_json *j)
+{
+	if (j->j_after_key) {
+		j->j_after_key = false;
+		return;
+	}
+	if (j->j_depth > 0) {
+		if (!j->j_empty[j->j_depth])
+			fputc(',', j->j_f);
+		indent(j);
+	}
+	j->j_empty[j->j_depth] = false;
+}
+
+void
+ctl_json_open(ctl_json *j, char c)
+{
+	before_value(j);
+	fputc(c, j->j_f);
+	if (j->j_depth + 1 < CTL_JSON_DEPTH)
+		j->j_depth++;
+	j->j_empty[j->j_depth] = true;
+}
+
+void
+ctl_json_close(ctl_json *j, char c)
+{
+	bool empty = j->j_empty[j->j_depth];
+
+	if (j->j_depth > 0)
+		j->j_depth--;
+	if (!empty)
+		indent(j);
+	fputc(c, j->j_f);
+}
+
+void
+ctl_json_key(ctl_json *j, const char *name)
+{
+	before_value(j);
+	ctl_json_escape(j->j_f, name);
+	fputs(": ", j->j_f);
+	j->j_after_key = true;
+}
+
+/* utf8_len - the length of the well-formed UTF-8 sequence at s, or 0 */
+static int
+utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0];
+	int n, i;
+	unsigned cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+void
+ctl_json_escape(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int n;
+
+	fputc('"', f);
+	while (*p != '\0') {
+		if (*p == '"' || *p == '\\') {
+			fputc('\\', f);
+			fputc(*p++, f);
+		} else if (*p == '\n') {
+			fputs("\\n", f), p++;
+		} else if (*p == '\t') {
+			fputs("\\t", f), p++;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			fprintf(f, "\\u%04x", *p++);
+		} else if ((n = utf8_len(p)) == 0) {
+			fputs("\\ufffd", f), p++;
+		} else {
+			fwrite(p, 1, (size_t)n, f);
+			p += n;
+		}
+	}
+	fputc('"', f);
+}
+
+void
+ctl_json_string(ctl_json *j, const char *s)
+{
+	before_value(j);
+	ctl_json_escape(j->j_f, s);
+}
+
+void
+ctl_json_string_or_null(ctl_json *j, const char *s)
+{
+	if (s == NULL || *s == '\0')
+		ctl_json_null(j);
+	else
+		ctl_json_string(j, s);
+}
+
+void
+ctl_json_uint(ctl_json *j, uint64_t v)
+{
+	before_value(j);
+	fprintf(j->j_f, "%llu", (unsigned long long)v);
+}
+
+void
+ctl_json_bool(ctl_json *j, bool v)
+{
+	before_value(j);
+	fputs(v ? "true" : "false", j->j_f);
+}
+
+void
+ctl_json_null(ctl_json *j)
+{
+	before_value(j);
+	fputs("null", j->j_f);
+}
+
+void
+ctl_json_time(ctl_json *j, bool has, int64_t t)
+{
+	char buf[CTL_TIME_SIZE];
+
+	if (!has) {
+		ctl_json_null(j);
+		return;
+	}
+	before_value(j);
+	fprintf(j->j_f, "\"%s\"", ctl_time_format(t, buf));
+}
+
+void
+ctl_json_end(ctl_json *j)
+{
+	fputc('\n', j->j_f);
+}

@@ -1,0 +1,133 @@
+/*
+ * ctl_main.c - sendguardctl: the admin's companion for restricted senders.
+ *
+ *   sendguardctl [-c FILE] [--now TIME] COMMAND [ARG...]
+ *
+ * Reads the global options, loads the configuration (the database path,
+ * busy_timeout_ms, recipient_delimiter, the limits and policies, the
+ * unblock cap), opens the existing database without ever creating it, and
+ * runs one command.  The exit status is the command's, or 2 for a bad
+ * command line, 78 for a bad configuration, 69 when the database is
+ * missing, unreadable, foreign or newer than this program, 75 when it
+ * stays locked past busy_timeout_ms.
+ *
+ * --now TIME pretends the clock reads TIME: the tests pin the clock with
+ * it (expiry, the 30-day cap) instead of sleeping.  Single-threaded; all
+ * resources are released before exit.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "ctl_time.h"
+
+/* The commands, by name. */
+static const struct {
+	const char     *name;
+	int		(*fn)(ctl_t *, int, char **);
+} commands[] = {
+	{ "list", ctl_cmd_list },
+	{ "show", ctl_cmd_show },
+	{ "unblock", ctl_cmd_unblock },
+	{ "block", ctl_cmd_block },
+	{ "usage", ctl_cmd_usage },
+	{ "history", ctl_cmd_history },
+};
+
+/* usage - the synopsis, for -h */
+static void
+usage(FILE *f)
+{
+	fputs("usage: sendguardctl [-c FILE] list [--json]\n"
+	    "       sendguardctl [-c FILE] show IDENTITY [--json]\n"
+	    "       sendguardctl [-c FILE] unblock IDENTITY [--reason TEXT] "
+	    "[--force]\n"
+	    "       sendguardctl [-c FILE] block IDENTITY [--reason TEXT] "
+	    "[--until TIME]\n"
+	    "       sendguardctl [-c FILE] usage [IDENTITY] [--top N] "
+	    "[--json]\n"
+	    "       sendguardctl [-c FILE] history [IDENTITY] [--since TIME] "
+	    "[--json]\n"
+	    "TIME: 2026-11-23T14:05:00Z (RFC 3339), 2026-11-23, +2h, +1d, -7d.\n"
+	    "-c defaults to " CONF_DEFAULT_FILE "; see sendguardctl(8).\n", f);
+}
+
+int
+ctl_open(ctl_t *c)
+{
+	store_opts so = { conf_busy_timeout_ms(c->ctx_conf), false };
+	char err[CTL_ERR_SIZE];
+
+	if (c->ctx_store != NULL)
+		return 0;
+	if (store_open(conf_database(c->ctx_conf), &so, &c->ctx_store, err,
+	    sizeof(err)) == 0)
+		return 0;
+	return ctl_store_failed(c, err);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf_file = CONF_DEFAULT_FILE, *now_text = NULL;
+	char err[CTL_ERR_SIZE];
+	ctl_t c = { NULL, NULL, 0, NULL };
+	size_t k;
+	int i, rc;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return CTL_EXIT_OK;
+		} else if ((strcmp(argv[i], "-c") == 0 ||
+		    strcmp(argv[i], "--now") == 0) && i + 1 == argc) {
+			ctl_err(NULL, "%s needs a value", argv[i]);
+			return CTL_EXIT_USAGE;
+		} else if (strcmp(argv[i], "-c") == 0) {
+			conf_file = argv[++i];
+		} else if (strcmp(argv[i], "--now") == 0) {
+			now_text = argv[++i];
+		} else {
+			ctl_err(NULL, "unknown option %s (-h for help)",
+			    ctl_quote(argv[i]));
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (i == argc) {
+		ctl_err(NULL, "no command: list, show, unblock, block, usage or "
+		    "history (-h for help)");
+		return CTL_EXIT_USAGE;
+	}
+	for (k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+		if (strcmp(argv[i], commands[k].name) == 0)
+			break;
+	if (k == sizeof(commands) / sizeof(commands[0])) {
+		ctl_err(NULL, "unknown command %s: list, show, unblock, block, "
+		    "usage or history (-h for help)", ctl_quote(argv[i]));
+		return CTL_EXIT_USAGE;
+	}
+
+	c.ctx_now = (int64_t)time(NULL);
+	if (now_text != NULL &&
+	    ctl_time_parse(now_text, c.ctx_now, &c.ctx_now, err,
+	    sizeof(err)) != 0) {
+		ctl_err(NULL, "--now %s %s", ctl_quote(now_text), err);
+		return CTL_EXIT_USAGE;
+	}
+	if ((c.ctx_conf = conf_load(conf_file, err, sizeof(err))) == NULL) {
+		ctl_err(NULL, "%s", err);
+		return CTL_EXIT_CONFIG;
+	}
+	c.ctx_cmd = commands[k].name;
+	rc = commands[k].fn(&c, argc - i, argv + i);
+	store_close(c.ctx_store);
+	conf_free(c.ctx_conf);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		ctl_err(NULL, "cannot write the output");
+		if (rc == CTL_EXIT_OK)
+			rc = CTL_EXIT_SOFTWARE;
+	}
+	return rc;
+}
