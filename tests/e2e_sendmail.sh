@@ -270,9 +270,11 @@ tap_grep_re "the DSN itself (null sender) passed sendguard" \
 # alice is restricted here (steps 2-5).  sendguardctl clears her (and her
 # counters); her very next message must pass, with no restart and no wait.
 
-tap_check "sendguardctl unblock alice@example.com exits 0" \
-    "$SENDGUARDCTL" -c "$SG_CONF" unblock alice@example.com \
-    --reason "sendmail e2e"
+"$SENDGUARDCTL" -c "$SG_CONF" unblock alice@example.com \
+    --reason "sendmail e2e" >"$T/6.ctl" 2>&1
+tap_eq "sendguardctl unblock alice@example.com exits 0" "$?" 0
+tap_grep "it says the restriction is cleared" "$T/6.ctl" \
+    "alice@example.com: restriction cleared"
 send_auth "$T/6" alice@example.com carol@example.com
 expect_reply "after the unblock alice's very next message: 250 after DATA" \
     "$T/6" "$END_OF_DATA" '^250 '
