@@ -25,6 +25,8 @@ POLICY_SRC = policy/pol_addr.c policy/pol_match.c policy/pol_net.c \
 STORE_SRC  = store/store.c store/store_records.c store/store_schema.c
 CONF_SRC   = conf/conf.c conf/conf_table.c
 MILTER_SRC = milter/main.c milter/milt_log.c milter/milt_conf.c \
+	     milter/milt_alert.c milter/milt_daemon.c milter/milt_run.c \
+	     milter/milt_sweep.c \
 	     milter/milt_pool.c milter/milt_socket.c milter/mlfi.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
