@@ -78,6 +78,8 @@ int		milt_run(const milt_run_opts *o);
  * connection's own mark, so that begin/end pair up whatever the path. */
 void		milt_inflight_begin(bool *flag);
 void		milt_inflight_end(bool *flag);
+/* milt_draining - has a shutdown begun (no new connection or message)? */
+bool		milt_draining(void);
 
 /* milt_sweep.c - expiry and pruning in small batches, in a thread. */
 int		milt_sweep_start(char *err, size_t errlen);

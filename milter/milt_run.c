@@ -18,11 +18,17 @@
  * changes a key that needs a restart, the old one stays and the error is
  * logged; otherwise it becomes the generation new connections pin.
  *
- * Shutdown: smfi_stop() (from a helper thread: it waits for the
- * listener's mutex), and connections to our own socket wake the listener
- * at once (it otherwise notices the stop only every MI_CHK_TIME, 5 s); messages in flight (MAIL FROM accepted, end-of-message not yet
- * answered) get up to MILT_DRAIN_SECONDS to finish; then the threads stop,
- * the store pool is closed and the pidfile and socket are removed.
+ * Shutdown: from the signal on, new connections and new messages are
+ * tempfailed (4.3.2), and messages in flight (from MAIL FROM to their end)
+ * get up to MILT_DRAIN_SECONDS to finish.  Only then is libmilter stopped:
+ * Debian's libmilter is built with its pool of workers, whose controller
+ * abandons every open session as soon as smfi_stop() is called, so
+ * stopping it first would cut the messages in flight.  smfi_stop() runs
+ * in a helper thread (it waits for the listener's mutex, held across the
+ * listener's poll()), and connections to our own socket wake the listener
+ * at once (it otherwise notices the stop only every MI_CHK_TIME, 5 s).
+ * Then the threads stop, the store pool is closed and the pidfile and
+ * socket are removed.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -51,6 +57,7 @@ static volatile sig_atomic_t milt_sig_hup;
 static volatile sig_atomic_t milt_sig_stop;	/* the signal number */
 static atomic_int milt_inflight;
 static atomic_bool milt_milter_done;
+static atomic_bool milt_drain_flag;
 static int milt_milter_rc;
 
 void
@@ -69,6 +76,12 @@ milt_inflight_end(bool *flag)
 		*flag = false;
 		atomic_fetch_sub(&milt_inflight, 1);
 	}
+}
+
+bool
+milt_draining(void)
+{
+	return atomic_load(&milt_drain_flag);
 }
 
 /* on_signal - only note it; the main loop does the work */
@@ -296,9 +309,12 @@ milt_run(const milt_run_opts *o)
 	else
 		milt_log(LOG_WARNING, "the milter stopped by itself (libmilter "
 		    "status %d); stopping", milt_milter_rc);
+	/* Sequentially consistent with mlfi_envfrom_open's count then check:
+	 * either it sees the flag, or drain() sees its message. */
+	atomic_store(&milt_drain_flag, true);
+	clean = drain();
 	stop_listener(o->mr_socket);
 	pthread_join(milter, NULL);
-	clean = drain();
 	if (milt_milter_rc != MI_SUCCESS)
 		status = EX_SOFTWARE;
 

@@ -296,10 +296,8 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 		return store_failed(ctx, c, "looking up a restriction", err);
 	}
 	milt_pool_put(s, true);
-	if (!found) {
-		milt_inflight_begin(&c->cctx_inflight);
+	if (!found)
 		return SMFIS_CONTINUE;
-	}
 
 	milt_log(LOG_INFO, "%s: identity=%s client=%s: refused at MAIL FROM: "
 	    "restricted (%s) %s%s", qid_or_dash(m), m->mctx_idlog,
@@ -513,6 +511,37 @@ failed:
 	return store_failed(ctx, c, what, err);
 }
 
+/* mlfi_connect_open - no new connection once a shutdown has begun */
+static sfsistat
+mlfi_connect_open(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	if (milt_draining())
+		return SMFIS_TEMPFAIL;
+	return mlfi_connect(ctx, hostname, hostaddr);
+}
+
+/* mlfi_envfrom_open - a message is in flight from MAIL FROM to its end
+ * (eom, abort or close); none starts once a shutdown has begun.  Counted
+ * before the check, so that the shutdown cannot miss it (milt_run.c). */
+static sfsistat
+mlfi_envfrom_open(SMFICTX *ctx, char **argv)
+{
+	milt_conn *c = conn_of(ctx);
+	sfsistat r;
+
+	if (c == NULL)
+		return mlfi_envfrom(ctx, argv);
+	milt_inflight_begin(&c->cctx_inflight);
+	if (milt_draining()) {
+		milt_inflight_end(&c->cctx_inflight);
+		return tempfail(ctx, "4.3.2", "Service shutting down, try "
+		    "again later");
+	}
+	if ((r = mlfi_envfrom(ctx, argv)) != SMFIS_CONTINUE)
+		milt_inflight_end(&c->cctx_inflight);
+	return r;
+}
+
 /* mlfi_eom_done - end-of-message, then the message is no longer in
  * flight (the shutdown drain waits for it) */
 static sfsistat
@@ -579,8 +608,8 @@ static struct smfiDesc milt_desc = {
 	.xxfi_name = "sendguard",
 	.xxfi_version = SMFI_VERSION,
 	.xxfi_flags = SMFIF_NONE,
-	.xxfi_connect = mlfi_connect,
-	.xxfi_envfrom = mlfi_envfrom,
+	.xxfi_connect = mlfi_connect_open,
+	.xxfi_envfrom = mlfi_envfrom_open,
 	.xxfi_envrcpt = mlfi_envrcpt,
 	.xxfi_eom = mlfi_eom_done,
 	.xxfi_abort = mlfi_abort,
