@@ -34,7 +34,8 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 SENDGUARD_OBJ = $(call obj,$(MILTER_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC))
 
 UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
-	     $(B)/tests/store_records_test $(B)/tests/conf_test
+	     $(B)/tests/store_records_test $(B)/tests/conf_test \
+	     $(B)/tests/alert_json_test
 
 .PHONY: all run check deps deps-test clean
 
@@ -57,6 +58,10 @@ $(B)/tests/store_records_test: $(call obj,tests/store_records_test.c $(STORE_SRC
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
 $(B)/tests/conf_test: $(call obj,tests/conf_test.c $(CONF_SRC) $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG)
+$(B)/tests/alert_json_test: $(call obj,tests/alert_json_test.c \
+	    milter/milt_alert.c milter/milt_log.c milter/milt_conf.c \
+	    $(CONF_SRC) $(POLICY_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG) -lpthread
 
 # Install missing Debian packages (as root, or through sudo).
 deps:

@@ -217,6 +217,7 @@ build_mail(const milt_alert *a, const conf_alerts *ca, const char *host,
 	char id[STORE_IDENTITY_SIZE], why[STORE_REASON_SIZE];
 	char client[STORE_ADDR_SIZE], qid[STORE_QUEUEID_SIZE];
 	char word[2 * STORE_IDENTITY_SIZE + 8];
+	const char *w;
 	time_t now = time(NULL);
 	struct tm tm;
 	size_t i;
@@ -273,17 +274,17 @@ build_mail(const milt_alert *a, const conf_alerts *ca, const char *host,
 	    "Queue id:        %s\n"
 	    "Time:            %s\n\n",
 	    client, qid, utc_time(r->sr_created_at, t, sizeof(t)));
-	shell_word(id, word, sizeof(word));
+	w = shell_word(id, word, sizeof(word));
 	if (a->ma_kind == MILT_ALERT_RESTRICTED)
 		ok = ok && appendf(buf, len, "What to do: find out why this "
 		    "sender sent so much (a stolen password,\na compromised "
 		    "script?), then see and lift the restriction:\n\n"
 		    "    sendguardctl show %s\n    sendguardctl unblock %s\n",
-		    word, word);
+		    w, w);
 	else
 		ok = ok && appendf(buf, len, "What to do: check that this "
 		    "sender's volume is expected; its history:\n\n"
-		    "    sendguardctl show %s\n", word);
+		    "    sendguardctl show %s\n", w);
 	return ok;
 }
 
