@@ -21,30 +21,8 @@ trap sg_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 trap 'exit 141' PIPE
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "1..0 # SKIP needs root (a private Postfix instance)"
-	exit 0
-fi
-missing=
-for t in postfix postqueue sendmail swaks sqlite3 ss perl; do
-	command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
-done
-[ -x "$SENDGUARD" ] || missing="$missing $SENDGUARD"
-if [ -n "$missing" ]; then
-	tap_fail "prerequisites present" "missing:$missing (make deps-test sendguard)"
-	tap_done
-	exit 1
-fi
-
-pf_init "" || { tap_fail "private Postfix instance configured"; tap_done; exit 1; }
-SG_SOCK=$PF_DIR/sg.sock
-SG_DB=$PF_DIR/sg.db
-SG_CONF=$PF_DIR/sendguard.conf
-SG_LOG=$PF_DIR/sendguard.log
-T=$PF_DIR/t
+sg_setup perl
 mkdir -p "$T/cmd"
-postconf -c "$PF_CONF" "smtpd_milters = unix:$SG_SOCK" \
-    "non_smtpd_milters = unix:$SG_SOCK"
 # sendguard's sendmail(1) submits into this instance.
 MAIL_CONFIG=$PF_CONF
 export MAIL_CONFIG
@@ -92,17 +70,6 @@ EOF
 # send_as OUT LOGIN RCPTS - an authenticated user (XCLIENT LOGIN) to RCPTS
 send_as() {
 	send "$1" --xclient "LOGIN=$2" --from "$2" --to "$3"
-}
-
-# wait_in FILE STRING - wait (bounded) until FILE has a line with STRING
-wait_in() {
-	_i=0
-	while [ "$_i" -lt "$PF_WAIT" ]; do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
-		pf_sleep_tick
-		_i=$((_i + 1))
-	done
-	return 1
 }
 
 # expect_refused WHAT FILE - the reply after DATA is the 550 5.1.8 refusal
@@ -219,7 +186,7 @@ expect_refused "bob over the limit: refused" "$T/4"
 send_as "$T/5" carol@example.com a@ext.test,b@ext.test,c@ext.test
 expect_refused "carol over the limit: refused" "$T/5"
 tap_check "the fourth alert of the day is suppressed, and logged" \
-    wait_in "$SG_LOG" "alert: restriction for carol@example.com (external_recipients_per_hour 2 exceeded: 3 recipients) suppressed: alerts.daily_limit 3 reached today; 1 suppressed today"
+    pf_wait_file "$SG_LOG" "alert: restriction for carol@example.com (external_recipients_per_hour 2 exceeded: 3 recipients) suppressed: alerts.daily_limit 3 reached today; 1 suppressed today"
 pf_wait_maildir 6 >/dev/null
 sleep 1
 tap_eq "no mail about carol" \
@@ -252,7 +219,7 @@ else
 	tap_fail "(the command was still hanging then)" "pid '$hang'"
 fi
 tap_check "after alerts.timeout_ms the log says it was killed" \
-    wait_in "$SG_LOG" "alert: command for dave@example.com: $T/hang.sh killed after 8000 ms (alerts.timeout_ms)"
+    pf_wait_file "$SG_LOG" "alert: command for dave@example.com: $T/hang.sh killed after 8000 ms (alerts.timeout_ms)"
 # (a zombie waiting for init to reap it counts as gone)
 if [ -n "$child" ] && ! proc_alive "$child"; then
 	tap_ok "its child in the same process group is gone too"

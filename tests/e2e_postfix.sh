@@ -51,35 +51,9 @@ expect_refusal() {
 END_OF_DATA='^\.$'
 MAIL_FROM_ALICE='^MAIL FROM:<alice@example\.com>'
 
-# --- prerequisites --------------------------------------------------------
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "1..0 # SKIP needs root (a private Postfix instance)"
-	exit 0
-fi
-missing=
-for t in postfix postqueue sendmail swaks sqlite3 ss; do
-	command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
-done
-[ -x "$SENDGUARD" ] || missing="$missing $SENDGUARD"
-if [ -n "$missing" ]; then
-	tap_fail "prerequisites present" "missing:$missing (make deps-test sendguard)"
-	tap_done
-	exit 1
-fi
-
 # --- set-up -----------------------------------------------------------------
 
-pf_init "" || { tap_fail "private Postfix instance configured"; tap_done; exit 1; }
-SG_SOCK=$PF_DIR/sg.sock
-SG_DB=$PF_DIR/sg.db
-SG_CONF=$PF_DIR/sendguard.conf
-SG_LOG=$PF_DIR/sendguard.log
-T=$PF_DIR/t
-mkdir -p "$T"
-# Point the instance at sendguard (pf_init "" wrote it without milters).
-postconf -c "$PF_CONF" "smtpd_milters = unix:$SG_SOCK" \
-    "non_smtpd_milters = unix:$SG_SOCK"
+sg_setup
 
 cat >"$SG_CONF" <<EOF
 socket = "unix:$SG_SOCK";

@@ -4,6 +4,8 @@
 #
 # The caller sets SENDGUARD (the binary), SG_CONF, SG_SOCK and SG_LOG.
 #
+#   sg_setup TOOL...          root and the tools, a private Postfix pointed
+#                             at sendguard's socket; sets SG_* and T
 #   sg_start / sg_stop        start sendguard -f (wait until it listens) /
 #                             SIGTERM it, wait (bounded) and reap it
 #   sg_cleanup                EXIT trap: stop both, logs if a test failed
@@ -14,6 +16,42 @@
 #   proc_alive PID, unix_listening PATH
 
 SG_PID=
+
+# sg_setup TOOL... - the start of an end-to-end test: root (else skip) and
+# the tools (else one failure and exit), then a private Postfix instance
+# whose milters are sendguard's socket.  Sets SG_SOCK, SG_DB, SG_CONF,
+# SG_LOG and T (a scratch directory); exits the test if anything fails.
+sg_setup() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "1..0 # SKIP needs root (a private Postfix instance)"
+		exit 0
+	fi
+	_missing=
+	for _t in postfix postqueue sendmail swaks sqlite3 ss "$@"; do
+		command -v "$_t" >/dev/null 2>&1 || _missing="$_missing $_t"
+	done
+	[ -x "$SENDGUARD" ] || _missing="$_missing $SENDGUARD"
+	if [ -n "$_missing" ]; then
+		tap_fail "prerequisites present" \
+		    "missing:$_missing (make deps-test sendguard)"
+		tap_done
+		exit 1
+	fi
+	if ! pf_init ""; then
+		tap_fail "private Postfix instance configured"
+		tap_done
+		exit 1
+	fi
+	SG_SOCK=$PF_DIR/sg.sock
+	SG_DB=$PF_DIR/sg.db
+	SG_CONF=$PF_DIR/sendguard.conf
+	SG_LOG=$PF_DIR/sendguard.log
+	T=$PF_DIR/t
+	mkdir -p "$T"
+	# Point the instance at sendguard (pf_init "" wrote it without).
+	postconf -c "$PF_CONF" "smtpd_milters = unix:$SG_SOCK" \
+	    "non_smtpd_milters = unix:$SG_SOCK"
+}
 
 # proc_alive PID - is PID running (a zombie child is not)?
 proc_alive() {
