@@ -717,7 +717,7 @@ conf_store_mail_to(conf_ld *ld, const conf_opt *o, const char *key,
 		    strchr(norm, '@') == NULL ||
 		    !conf_domain_ok(pol_domain_of(norm), false))
 			return conf_fail(ld, e, ekey, "\"%s\" is not an address "
-			    "(local@domain)", a);
+			    "(local@domain, not starting with '-')", a);
 		if ((ca->ca_mail_to[i] = strdup(norm)) == NULL)
 			return conf_oom(ld, e, ekey);
 		ca->ca_nmail_to++;
