@@ -523,23 +523,28 @@ static const struct {
 	  "1..63, a leading '.' for subdomains)" },
 };
 
+/* expect_bad - tests/conf/bad/FILE.conf is refused with FILE.conf + want */
+static void
+expect_bad(const char *file, const char *suffix)
+{
+	char path[256], want[1024], err[1024] = "";
+	conf_t *c;
+
+	snprintf(path, sizeof(path), BAD "%s.conf", file);
+	snprintf(want, sizeof(want), "%s%s", path, suffix);
+	c = conf_load(path, err, sizeof(err));
+	T_OK(c == NULL, "%s is refused", file);
+	T_STREQ(err, want, "%s: the error names file:line and why", file);
+	conf_free(c);
+}
+
 static void
 test_bad_fixtures_give_their_exact_error(void)
 {
-	char path[256], want[1024], err[1024];
 	size_t i;
-	conf_t *c;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(path, sizeof(path), BAD "%s.conf", bad[i].file);
-		snprintf(want, sizeof(want), "%s%s", path, bad[i].want);
-		err[0] = '\0';
-		c = conf_load(path, err, sizeof(err));
-		T_OK(c == NULL, "%s is refused", bad[i].file);
-		T_STREQ(err, want, "%s: the error names file:line and why",
-		    bad[i].file);
-		conf_free(c);
-	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_bad(bad[i].file, bad[i].want);
 }
 
 static void
@@ -607,8 +612,7 @@ test_daemon_keys(void)
 		{ "pidfile = \"/tmp/x.pid\";\n", "pidfile" },
 		{ "alerts = { daily_limit = 5; };\n", NULL },
 	};
-	char err[1024] = "", path[256], want[1024];
-	char tmp[] = "/tmp/sendguard-conf-test-XXXXXX";
+	char err[1024] = "", tmp[] = "/tmp/sendguard-conf-test-XXXXXX";
 	conf_t *d = conf_defaults(err, sizeof(err));
 	conf_t *c = conf_load(FIX "daemon.conf", err, sizeof(err));
 	const conf_alerts *a;
@@ -685,16 +689,8 @@ test_daemon_keys(void)
 	}
 	conf_free(d);
 
-	for (i = 0; i < sizeof(bad_daemon) / sizeof(bad_daemon[0]); i++) {
-		snprintf(path, sizeof(path), BAD "%s.conf", bad_daemon[i].file);
-		snprintf(want, sizeof(want), "%s%s", path, bad_daemon[i].want);
-		err[0] = '\0';
-		c = conf_load(path, err, sizeof(err));
-		T_OK(c == NULL, "%s is refused", bad_daemon[i].file);
-		T_STREQ(err, want, "%s: the error names file:line and why",
-		    bad_daemon[i].file);
-		conf_free(c);
-	}
+	for (i = 0; i < sizeof(bad_daemon) / sizeof(bad_daemon[0]); i++)
+		expect_bad(bad_daemon[i].file, bad_daemon[i].want);
 }
 
 int
