@@ -4,6 +4,9 @@
 #   make run      install what is missing, build, run on conf/sendguard.conf
 #                 in the foreground with the database and socket under ./var
 #   make check    install what is missing, build, run every test
+#   make install  install the programs, man pages, sample configuration
+#                 (never over an existing one) and systemd unit, under
+#                 $(DESTDIR)$(PREFIX) (PREFIX=/usr/local by default)
 #   make clean
 
 CC	?= cc
@@ -19,6 +22,17 @@ BUILD_PKGS = gcc make libmilter-dev libsqlite3-dev libconfig-dev
 TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2
 
 B = build
+
+PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+CONFDIR	?= /etc/sendguard
+# What make install installs; a program or page that is not built here
+# yet is simply one more word.
+PROGRAMS = sendguard
+MAN5	= conf/sendguard.conf.5
+MAN8	= milter/sendguard.8 $(wildcard admin/sendguardctl.8)
 
 POLICY_SRC = policy/pol_addr.c policy/pol_match.c policy/pol_net.c \
 	     policy/pol_decide.c
@@ -37,7 +51,7 @@ UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
 	     $(B)/tests/store_records_test $(B)/tests/conf_test \
 	     $(B)/tests/alert_json_test
 
-.PHONY: all run check deps deps-test clean
+.PHONY: all run check deps deps-test install clean
 
 all: sendguard
 
@@ -80,6 +94,21 @@ run: deps
 check: deps-test
 	@$(MAKE) --no-print-directory sendguard $(UNIT_TESTS)
 	@sh tests/run
+
+install: $(PROGRAMS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR)
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|/etc/sendguard/|$(CONFDIR)/|g' \
+	    conf/sendguard.service >$(DESTDIR)$(UNITDIR)/sendguard.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sendguard.service
+	@if [ -e $(DESTDIR)$(CONFDIR)/sendguard.conf ]; then \
+	    echo "$(DESTDIR)$(CONFDIR)/sendguard.conf exists: not replaced"; \
+	else \
+	    install -m 0644 conf/sendguard.conf $(DESTDIR)$(CONFDIR)/; \
+	fi
 
 clean:
 	rm -rf $(B) sendguard
