@@ -6,8 +6,8 @@
 # instance's Maildir (Auto-Submitted, the facts, the sendguardctl
 # commands), that the alert's null sender is never counted, the command's
 # SENDGUARD_* variables and JSON, an action "alert" crossing, the daily
-# cap, and a hanging command killed with its process group while mail
-# flows.  Needs root; prints TAP lines; stops everything it starts.
+# cap, a hanging command killed with its process group while mail flows,
+# and a missing sendmail and a failing command only logged.  Needs root; prints TAP lines; stops everything it starts.
 set -u
 
 TESTS=$(cd "$(dirname "$0")" && pwd)
@@ -44,7 +44,7 @@ wait
 EOF
 chmod 755 "$T/notify.sh" "$T/hang.sh"
 
-# write_conf COMMAND TIMEOUT_MS DAILY_LIMIT
+# write_conf COMMAND TIMEOUT_MS DAILY_LIMIT [SENDMAIL]
 write_conf() {
 	cat >"$SG_CONF" <<EOF
 socket = "unix:$SG_SOCK";
@@ -59,7 +59,7 @@ policies = (
 );
 alerts = {
   mail_to = [ "admin@example.com", "second-admin@example.com" ];
-  sendmail_path = "/usr/sbin/sendmail";
+  sendmail_path = "${4:-/usr/sbin/sendmail}";
   command = "$1";
   timeout_ms = $2;
   daily_limit = $3;
@@ -229,5 +229,19 @@ else
 fi
 tap_check "the mail alert for dave went out all the same" \
     test -n "$(admin_mail "sendguard: dave@example.com restricted")"
+
+# --- 5. sendmail missing, command failing: logged, mail unaffected -------
+
+sg_stop
+write_conf /bin/false 5000 0 /nonexistent/sendmail
+sg_start || tap_fail "sendguard restarts with a missing sendmail"
+send_as "$T/8" frank@example.com a@ext.test,b@ext.test,c@ext.test
+expect_refused "frank over the limit: refused as usual" "$T/8"
+tap_check "a missing sendmail is logged" pf_wait_file "$SG_LOG" \
+    "alert: mail for frank@example.com: cannot run /nonexistent/sendmail: No such file or directory"
+tap_check "a command that fails is logged with its status" pf_wait_file \
+    "$SG_LOG" "alert: command for frank@example.com: /bin/false exited with status 1"
+send_as "$T/9" grace@example.com a@ext.test
+expect_reply "and the next message is accepted" "$T/9" '^\.$' '^250 '
 
 tap_done
