@@ -4,6 +4,9 @@
 #   make run      install what is missing, build, run on conf/sendguard.conf
 #                 in the foreground with the database and socket under ./var
 #   make check    install what is missing, build, run every test
+#   make install  install the programs, man pages, sample configuration
+#                 (never over an existing one) and systemd unit, under
+#                 $(DESTDIR)$(PREFIX) (PREFIX=/usr/local by default)
 #   make clean
 
 CC	?= cc
@@ -24,6 +27,17 @@ TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2 jq sasl2-bin \
 
 B = build
 
+PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+CONFDIR	?= /etc/sendguard
+# What make install installs; a program or page that is not built here
+# yet is simply one more word.
+PROGRAMS = sendguard sendguardctl
+MAN5	= conf/sendguard.conf.5
+MAN8	= milter/sendguard.8 admin/sendguardctl.8
+
 POLICY_SRC = policy/pol_addr.c policy/pol_match.c policy/pol_net.c \
 	     policy/pol_decide.c
 STORE_SRC  = store/store.c store/store_records.c store/store_schema.c \
@@ -34,6 +48,8 @@ ADMIN_SRC  = admin/ctl_main.c admin/ctl_args.c admin/ctl_time.c \
 	     admin/ctl_cmd_list.c admin/ctl_cmd_show.c admin/ctl_cmd_unblock.c \
 	     admin/ctl_cmd_usage.c admin/ctl_cmd_history.c
 MILTER_SRC = milter/main.c milter/milt_log.c milter/milt_conf.c \
+	     milter/milt_alert.c milter/milt_daemon.c milter/milt_run.c \
+	     milter/milt_sweep.c \
 	     milter/milt_pool.c milter/milt_socket.c milter/mlfi.c \
 	     milter/milt_xtext.c
 
@@ -44,11 +60,12 @@ CTL_OBJ = $(call obj,$(ADMIN_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC))
 
 UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
 	     $(B)/tests/store_records_test $(B)/tests/conf_test \
-	     $(B)/tests/store_admin_test $(B)/tests/ctl_time_test
+	     $(B)/tests/store_admin_test $(B)/tests/ctl_time_test \
+	     $(B)/tests/alert_json_test
 # Programs the shell tests use.
 TEST_TOOLS = $(B)/tests/ctl_fixture
 
-.PHONY: all run check deps deps-test clean
+.PHONY: all run check deps deps-test install clean
 
 all: sendguard sendguardctl
 
@@ -78,6 +95,10 @@ $(B)/tests/ctl_time_test: $(call obj,tests/ctl_time_test.c admin/ctl_time.c admi
 	$(CC) $(LDFLAGS) -o $@ $^
 $(B)/tests/ctl_fixture: $(call obj,tests/ctl_fixture.c $(STORE_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
+$(B)/tests/alert_json_test: $(call obj,tests/alert_json_test.c \
+	    milter/milt_alert.c milter/milt_log.c milter/milt_conf.c \
+	    $(CONF_SRC) $(POLICY_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG) -lpthread
 
 # Install missing Debian packages (as root, or through sudo).
 deps:
@@ -97,6 +118,21 @@ check: deps-test
 	@$(MAKE) --no-print-directory sendguard sendguardctl $(UNIT_TESTS) \
 	    $(TEST_TOOLS)
 	@sh tests/run
+
+install: $(PROGRAMS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR)
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|/etc/sendguard/|$(CONFDIR)/|g' \
+	    conf/sendguard.service >$(DESTDIR)$(UNITDIR)/sendguard.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sendguard.service
+	@if [ -e $(DESTDIR)$(CONFDIR)/sendguard.conf ]; then \
+	    echo "$(DESTDIR)$(CONFDIR)/sendguard.conf exists: not replaced"; \
+	else \
+	    install -m 0644 conf/sendguard.conf $(DESTDIR)$(CONFDIR)/; \
+	fi
 
 clean:
 	rm -rf $(B) sendguard sendguardctl

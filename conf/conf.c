@@ -378,6 +378,14 @@ conf_free(conf_t *c)
 	free(c->c_path);
 	free(c->c_socket);
 	free(c->c_database);
+	free(c->c_user);
+	free(c->c_group);
+	free(c->c_pidfile);
+	for (i = 0; i < c->c_alerts.ca_nmail_to; i++)
+		free(c->c_alerts.ca_mail_to[i]);
+	free(c->c_alerts.ca_mail_to);
+	free(c->c_alerts.ca_sendmail_path);
+	free(c->c_alerts.ca_command);
 	free(c);
 }
 
@@ -413,3 +421,7 @@ const char *conf_log_facility_name(const conf_t *c) { return c->c_log_facility_n
 const conf_reply *conf_reply_get(const conf_t *c) { return &c->c_reply; }
 int conf_unblock_max_per_30_days(const conf_t *c) { return c->c_unblock_max; }
 const pol_set *conf_policy(const conf_t *c) { return &c->c_pol; }
+const char *conf_user_name(const conf_t *c) { return c->c_user; }
+const char *conf_group_name(const conf_t *c) { return c->c_group; }
+const char *conf_pidfile(const conf_t *c) { return c->c_pidfile; }
+const conf_alerts *conf_alerts_get(const conf_t *c) { return &c->c_alerts; }

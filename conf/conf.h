@@ -39,6 +39,16 @@ typedef struct conf_reply {
 	size_t		cr_nlines;
 } conf_reply;
 
+/* Who is told when a sender is restricted (alerts.*). */
+typedef struct conf_alerts {
+	char	      **ca_mail_to;	/* normalised addresses */
+	size_t		ca_nmail_to;
+	char	       *ca_sendmail_path;	/* absolute */
+	char	       *ca_command;	/* absolute, or "" = none */
+	int		ca_timeout_ms;	/* per sendmail or command run */
+	int		ca_daily_limit;	/* alerts per UTC day; 0 = no cap */
+} conf_alerts;
+
 /*
  * conf_load - read and validate path.  Returns a new conf_t, or NULL with
  * "file:line: message" in err.  A missing file is an error.
@@ -64,11 +74,15 @@ const conf_reply *conf_reply_get(const conf_t *c);
  * days before it wants --force; 0 = no cap */
 int		conf_unblock_max_per_30_days(const conf_t *c);
 const pol_set  *conf_policy(const conf_t *c);
+const char     *conf_user_name(const conf_t *c);	/* "" = keep the user */
+const char     *conf_group_name(const conf_t *c);	/* "" = the user's group */
+const char     *conf_pidfile(const conf_t *c);	/* "" = none */
+const conf_alerts *conf_alerts_get(const conf_t *c);
 
 /*
  * conf_restart_needed - the name of the first option that differs between
  * old and nc and that a reload cannot change ("socket", "socket_mode",
- * "database"), or NULL if nc can be swapped in for old.
+ * "database", "user", "group", "pidfile"), or NULL if nc can be swapped in for old.
  */
 const char     *conf_restart_needed(const conf_t *old, const conf_t *nc);
 

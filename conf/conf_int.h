@@ -34,6 +34,11 @@ struct conf {
 	const char     *c_log_facility_name;	/* static, from conf_facilities */
 	conf_reply	c_reply;		/* lines are ours (strdup) */
 	pol_set		c_pol;
+	/* The daemon: privileges, pidfile, alerts ("" = none). */
+	char	       *c_user;
+	char	       *c_group;
+	char	       *c_pidfile;
+	conf_alerts	c_alerts;		/* strings are ours */
 };
 
 /* A load in progress: where values go and where errors are reported. */

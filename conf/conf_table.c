@@ -79,6 +79,14 @@ static int conf_store_facility(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
 static int conf_store_unblock_max(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
+static int conf_store_account(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
+static int conf_store_abspath(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
+static int conf_store_mail_to(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
+static int conf_store_alert_int(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
 
 #define RESTART	false
 #define RELOAD	true
@@ -151,6 +159,30 @@ const conf_opt conf_opts[] = {
 	  "unblock", NULL, 0, 0 },
 	{ "unblock.max_per_30_days", CK_INT, "3", 0, 1000, NULL, RELOAD,
 	  false, NULL, conf_store_unblock_max, 0, 0 },
+	/* The daemon: whom it runs as, its pidfile, whom it alerts.
+	 * co_arg 1: the empty string is allowed (the feature is off). */
+	{ "user", CK_STR, "\"\"", 0, 0, NULL, RESTART, false, NULL,
+	  conf_store_account, 1, offsetof(conf_t, c_user) },
+	{ "group", CK_STR, "\"\"", 0, 0, NULL, RESTART, false, NULL,
+	  conf_store_account, 1, offsetof(conf_t, c_group) },
+	{ "pidfile", CK_STR, "\"/run/sendguard/sendguard.pid\"", 0, 0, NULL,
+	  RESTART, false, NULL, conf_store_abspath, 1,
+	  offsetof(conf_t, c_pidfile) },
+	{ "alerts", CK_GROUP, NULL, 0, 0, NULL, RELOAD, false,
+	  "alerts", NULL, 0, 0 },
+	{ "alerts.mail_to", CK_STRLIST, "[]", 0, 100, NULL, RELOAD, false,
+	  NULL, conf_store_mail_to, 0, 0 },
+	{ "alerts.sendmail_path", CK_STR, "\"/usr/sbin/sendmail\"", 0, 0, NULL,
+	  RELOAD, false, NULL, conf_store_abspath, 0,
+	  offsetof(conf_t, c_alerts.ca_sendmail_path) },
+	{ "alerts.command", CK_STR, "\"\"", 0, 0, NULL, RELOAD, false, NULL,
+	  conf_store_abspath, 1, offsetof(conf_t, c_alerts.ca_command) },
+	{ "alerts.timeout_ms", CK_INT, "10000", 100, 600000, NULL, RELOAD,
+	  false, NULL, conf_store_alert_int, 0,
+	  offsetof(conf_t, c_alerts.ca_timeout_ms) },
+	{ "alerts.daily_limit", CK_INT, "0", 0, 1000000, NULL, RELOAD, false,
+	  NULL, conf_store_alert_int, 0,
+	  offsetof(conf_t, c_alerts.ca_daily_limit) },
 };
 
 const size_t conf_nopts = sizeof(conf_opts) / sizeof(conf_opts[0]);
@@ -629,6 +661,93 @@ conf_store_unblock_max(conf_ld *ld, const conf_opt *o, const char *key,
 {
 	(void)o, (void)key, (void)s;
 	ld->ld_conf->c_unblock_max = (int)v->cv_int;
+	return 0;
+}
+
+/* conf_store_account - a user or group name as useradd(8) takes it
+ * (letters, digits, '.', '_', '-', not starting with '-'), or "" */
+static int
+conf_store_account(conf_ld *ld, const conf_opt *o, const char *key,
+    const config_setting_t *s, const conf_val *v)
+{
+	const char *p = v->cv_str;
+
+	if (strlen(p) > 32)
+		return conf_fail(ld, s, key, "\"%s\" is longer than 32 "
+		    "characters", p);
+	for (; *p != '\0'; p++)
+		if (!conf_is_alnum((unsigned char)*p) && *p != '.' &&
+		    *p != '_' && (*p != '-' || p == v->cv_str))
+			return conf_fail(ld, s, key, "\"%s\" is not a user or "
+			    "group name (letters, digits, '.', '_', '-', not "
+			    "starting with '-')", v->cv_str);
+	return conf_strdup_into(ld, s, key,
+	    (char **)((char *)ld->ld_conf + o->co_off), v->cv_str);
+}
+
+/* conf_store_abspath - an absolute path (a program is run without a
+ * shell or PATH search); "" too when co_arg is 1 */
+static int
+conf_store_abspath(conf_ld *ld, const conf_opt *o, const char *key,
+    const config_setting_t *s, const conf_val *v)
+{
+	const unsigned char *p;
+
+	if (*v->cv_str == '\0' && o->co_arg == 1)
+		goto store;
+	if (v->cv_str[0] != '/')
+		return conf_fail(ld, s, key, "\"%s\" is not an absolute path%s",
+		    v->cv_str, o->co_arg == 1 ? " (or \"\" for none)" : "");
+	for (p = (const unsigned char *)v->cv_str; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return conf_fail(ld, s, key, "control character at "
+			    "position %zu", (size_t)(p -
+			    (const unsigned char *)v->cv_str) + 1);
+store:
+	return conf_strdup_into(ld, s, key,
+	    (char **)((char *)ld->ld_conf + o->co_off), v->cv_str);
+}
+
+/* conf_store_mail_to - alert recipients: whole addresses, normalised, that
+ * cannot be mistaken for an option of sendmail(1) */
+static int
+conf_store_mail_to(conf_ld *ld, const conf_opt *o, const char *key,
+    const config_setting_t *s, const conf_val *v)
+{
+	conf_alerts *ca = &ld->ld_conf->c_alerts;
+	int i, n = config_setting_length(s);
+	char ekey[CONF_KEY_MAX], norm[POL_ADDR_SIZE];
+	pol_addr_status st;
+
+	(void)o, (void)v;
+	if ((ca->ca_mail_to = conf_strarray(n)) == NULL)
+		return conf_oom(ld, s, key);
+	for (i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s,
+		    (unsigned)i);
+		const char *a = config_setting_get_string(e);
+
+		snprintf(ekey, sizeof(ekey), "%s[%d]", key, i + 1);
+		st = pol_normalize(a, "", norm, sizeof(norm));
+		if (st != POL_ADDR_OK || norm[0] == '-' ||
+		    strchr(norm, '@') == NULL ||
+		    !conf_domain_ok(pol_domain_of(norm), false))
+			return conf_fail(ld, e, ekey, "\"%s\" is not an address "
+			    "(local@domain, not starting with '-')", a);
+		if ((ca->ca_mail_to[i] = strdup(norm)) == NULL)
+			return conf_oom(ld, e, ekey);
+		ca->ca_nmail_to++;
+	}
+	return 0;
+}
+
+/* conf_store_alert_int - an int member of the conf_t at co_off */
+static int
+conf_store_alert_int(conf_ld *ld, const conf_opt *o, const char *key,
+    const config_setting_t *s, const conf_val *v)
+{
+	(void)key, (void)s;
+	*(int *)((char *)ld->ld_conf + o->co_off) = (int)v->cv_int;
 	return 0;
 }
 

@@ -62,15 +62,6 @@ store_t	       *milt_pool_get(char *err, size_t errlen, store_errkind_t *kind);
 /* milt_pool_put - give a handle back; healthy = false closes it instead,
  * so the next message opens the database afresh. */
 void		milt_pool_put(store_t *st, bool healthy);
-/*
- * milt_pool_sweep - at most once a minute (whichever thread comes first),
- * turn restrictions that ran out into "expired" history and prune counter
- * buckets older than a day, a bounded number of rows each, so the database
- * stays the size of the last day's senders.  Runs on st, outside any
- * transaction.  0, or -1 with err.
- */
-int		milt_pool_sweep(store_t *st, int64_t now, char *err,
-    size_t errlen);
 void		milt_pool_shutdown(void);
 
 /*

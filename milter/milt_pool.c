@@ -1,6 +1,6 @@
 /*
- * milt_pool.c - a pool of store handles for libmilter's threads, and the
- * housekeeping that rides on it.
+ * milt_pool.c - a pool of store handles for libmilter's threads (and the
+ * housekeeping thread, milt_sweep.c).
  *
  * An SQLite connection must be used by one thread at a time; opening one
  * per message would cost a schema check each time.  So idle handles wait
@@ -16,7 +16,6 @@
  * Thread-safe: one mutex guards the idle stack and the path.
  */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,15 +23,12 @@
 #include "milt.h"
 
 #define MILT_POOL_KEEP		32
-#define MILT_SWEEP_SECONDS	60	/* housekeeping at most this often */
-#define MILT_SWEEP_ROWS		1000	/* and at most this many rows a time */
 
 static pthread_mutex_t milt_pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static store_t *milt_pool_idle[MILT_POOL_KEEP];
 static size_t milt_pool_nidle;
 static char milt_pool_path[4096];
 static int milt_pool_busy_ms;
-static _Atomic int64_t milt_pool_last_sweep;
 
 int
 milt_pool_init(const char *path, int busy_timeout_ms, char *err, size_t errlen)
@@ -95,27 +91,6 @@ milt_pool_put(store_t *st, bool healthy)
 		pthread_mutex_unlock(&milt_pool_lock);
 	}
 	store_close(st);
-}
-
-int
-milt_pool_sweep(store_t *st, int64_t now, char *err, size_t errlen)
-{
-	int64_t last = atomic_load(&milt_pool_last_sweep);
-	unsigned expired = 0, pruned = 0;
-
-	/* One thread a minute: the others do not even try. */
-	if (now - last < MILT_SWEEP_SECONDS ||
-	    !atomic_compare_exchange_strong(&milt_pool_last_sweep, &last, now))
-		return 0;
-	if (store_expire(st, NULL, now, MILT_SWEEP_ROWS, &expired, err,
-	    errlen) != 0 ||
-	    store_counts_prune(st, pol_window_start(now, POL_DAY_BUCKETS),
-	    MILT_SWEEP_ROWS, &pruned, err, errlen) != 0)
-		return -1;
-	if (expired > 0 || pruned > 0)
-		milt_log(LOG_INFO, "housekeeping: %u restriction(s) expired, %u "
-		    "old counter row(s) pruned", expired, pruned);
-	return 0;
 }
 
 void

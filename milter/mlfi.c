@@ -29,6 +29,8 @@
 #include <libmilter/mfapi.h>
 
 #include "milt.h"
+#include "milt_alert.h"
+#include "milt_daemon.h"
 
 #define MILT_QUEUEID_SIZE	64
 #define MILT_ERR_SIZE		512
@@ -54,6 +56,7 @@ typedef struct milt_conn {
 	char		cctx_client[INET6_ADDRSTRLEN];	/* "unknown" if none */
 	bool		cctx_internal;	/* in internal_networks */
 	bool		cctx_login_xtext; /* {auth_authen} is xtext (Sendmail) */
+	bool		cctx_inflight;	/* a counted message is open */
 	milt_msg	cctx_msg;
 } milt_conn;
 
@@ -387,6 +390,20 @@ fill_facts(store_restriction *r, const milt_conn *c, const pol_crossing *cr,
 	snprintf(r->sr_actor, sizeof(r->sr_actor), "sendguard");
 }
 
+/* queue_alert - tell the admins (milt_alert.c), once r is committed */
+static void
+queue_alert(const milt_conn *c, const store_restriction *r,
+    milt_alert_kind kind)
+{
+	milt_alert a;
+
+	a.ma_kind = kind;
+	snprintf(a.ma_action, sizeof(a.ma_action), "%s",
+	    pol_action_name(c->cctx_msg.mctx_policy.pe_action));
+	a.ma_facts = *r;
+	milt_alert_enqueue(&a);
+}
+
 /* mlfi_eom - count the message against the limits, or refuse it whole */
 static sfsistat
 mlfi_eom(SMFICTX *ctx)
@@ -462,6 +479,7 @@ mlfi_eom(SMFICTX *ctx)
 		    sizeof(err)) != 0 || store_commit(s, err, sizeof(err)) != 0)
 			goto failed;
 		milt_pool_put(s, true);
+		queue_alert(c, &r, MILT_ALERT_RESTRICTED);
 		log_counts(LOG_INFO, c, &cur, "refused, counts unchanged");
 		milt_log(LOG_WARNING, "%s: identity=%s client=%s: restricted: %s; "
 		    "action %s, %s%s", qid_or_dash(m), m->mctx_idlog,
@@ -485,12 +503,9 @@ mlfi_eom(SMFICTX *ctx)
 	}
 	if (store_commit(s, err, sizeof(err)) != 0)
 		goto failed;
-	/* Housekeeping after the message is safe; its failure is only logged. */
-	if (milt_pool_sweep(s, now, err, sizeof(err)) != 0) {
-		milt_log(LOG_WARNING, "housekeeping: %s; will retry", err);
-		milt_pool_put(s, false);
-	} else
-		milt_pool_put(s, true);
+	milt_pool_put(s, true);
+	if (v == POL_VERDICT_ALERT)
+		queue_alert(c, &r, MILT_ALERT_CROSSED);
 	log_counts(LOG_INFO, c, &after, "accepted");
 	if (v == POL_VERDICT_ALERT)
 		milt_log(LOG_WARNING, "%s: identity=%s client=%s: limit crossed: "
@@ -506,14 +521,60 @@ failed:
 	return store_failed(ctx, c, what, err);
 }
 
+/* mlfi_connect_open - no new connection once a shutdown has begun */
+static sfsistat
+mlfi_connect_open(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	if (milt_draining())
+		return SMFIS_TEMPFAIL;
+	return mlfi_connect(ctx, hostname, hostaddr);
+}
+
+/* mlfi_envfrom_open - a message is in flight from MAIL FROM to its end
+ * (eom, abort or close); none starts once a shutdown has begun.  Counted
+ * before the check, so that the shutdown cannot miss it (milt_run.c). */
+static sfsistat
+mlfi_envfrom_open(SMFICTX *ctx, char **argv)
+{
+	milt_conn *c = conn_of(ctx);
+	sfsistat r;
+
+	if (c == NULL)
+		return mlfi_envfrom(ctx, argv);
+	milt_inflight_begin(&c->cctx_inflight);
+	if (milt_draining()) {
+		milt_inflight_end(&c->cctx_inflight);
+		return tempfail(ctx, "4.3.2", "Service shutting down, try "
+		    "again later");
+	}
+	if ((r = mlfi_envfrom(ctx, argv)) != SMFIS_CONTINUE)
+		milt_inflight_end(&c->cctx_inflight);
+	return r;
+}
+
+/* mlfi_eom_done - end-of-message, then the message is no longer in
+ * flight (the shutdown drain waits for it) */
+static sfsistat
+mlfi_eom_done(SMFICTX *ctx)
+{
+	sfsistat r = mlfi_eom(ctx);
+	milt_conn *c = conn_of(ctx);
+
+	if (c != NULL)
+		milt_inflight_end(&c->cctx_inflight);
+	return r;
+}
+
 /* mlfi_abort - the message is gone: it counts nothing */
 static sfsistat
 mlfi_abort(SMFICTX *ctx)
 {
 	milt_conn *c = conn_of(ctx);
 
-	if (c != NULL)
+	if (c != NULL) {
 		memset(&c->cctx_msg, 0, sizeof(c->cctx_msg));
+		milt_inflight_end(&c->cctx_inflight);
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -524,6 +585,7 @@ mlfi_close(SMFICTX *ctx)
 	milt_conn *c = conn_of(ctx);
 
 	if (c != NULL) {
+		milt_inflight_end(&c->cctx_inflight);
 		milt_conf_release(c->cctx_conf);
 		free(c);
 		(void)smfi_setpriv(ctx, NULL);
@@ -556,10 +618,10 @@ static struct smfiDesc milt_desc = {
 	.xxfi_name = "sendguard",
 	.xxfi_version = SMFI_VERSION,
 	.xxfi_flags = SMFIF_NONE,
-	.xxfi_connect = mlfi_connect,
-	.xxfi_envfrom = mlfi_envfrom,
+	.xxfi_connect = mlfi_connect_open,
+	.xxfi_envfrom = mlfi_envfrom_open,
 	.xxfi_envrcpt = mlfi_envrcpt,
-	.xxfi_eom = mlfi_eom,
+	.xxfi_eom = mlfi_eom_done,
 	.xxfi_abort = mlfi_abort,
 	.xxfi_close = mlfi_close,
 	.xxfi_negotiate = mlfi_negotiate,

@@ -19,6 +19,7 @@
 #   pf_wait_queue_empty     wait until the queue is empty
 #   pf_wait_maildir N       wait until the Maildir holds N messages
 #   pf_wait_log ERE         wait until the maillog has a matching line
+#   pf_wait_file FILE STR   wait until FILE has a line holding STR
 #   pf_maildir_count        number of messages in the Maildir
 #   pf_sendmail ARG...      the instance's own sendmail(1) (postdrop/pickup)
 #   pf_swaks ARG...         swaks against the instance's smtpd
@@ -212,15 +213,29 @@ pf_wait_maildir() {
 	return 1
 }
 
-# pf_wait_log ERE - wait until the maillog has a line matching ERE
-pf_wait_log() {
+# _pf_wait_grep FLAG PATTERN FILE - wait until FILE has a line matching
+# PATTERN (grep -FLAG)
+_pf_wait_grep() {
 	_pf_i=0
 	while [ "$_pf_i" -lt "$PF_WAIT" ]; do
-		grep -qE -- "$1" "$PF_MAILLOG" 2>/dev/null && return 0
+		grep -q"$1" -- "$2" "$3" 2>/dev/null && return 0
 		net_sleep_tick
 		_pf_i=$((_pf_i + 1))
 	done
+	return 1
+}
+
+# pf_wait_log ERE - wait until the maillog has a line matching ERE
+pf_wait_log() {
+	_pf_wait_grep E "$1" "$PF_MAILLOG" && return 0
 	echo "pf_wait_log: no maillog line matches: $1" >&2
+	return 1
+}
+
+# pf_wait_file FILE STRING - wait until FILE has a line holding STRING
+pf_wait_file() {
+	_pf_wait_grep F "$2" "$1" && return 0
+	echo "pf_wait_file: no line of $1 holds: $2" >&2
 	return 1
 }
 

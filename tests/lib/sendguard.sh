@@ -13,6 +13,13 @@
 #   sg_stop             SIGTERM, wait, SIGKILL if it ignored it, reap it
 #   unix_listening PATH does a process listen on the unix socket PATH?
 #   sg_require TOOL...  TAP: every TOOL is on PATH and SENDGUARD is built
+#   sg_setup TOOL...    root and the tools, a private Postfix pointed at
+#                       sendguard's socket; sets SG_* and T (needs
+#                       postfix.sh and swaks.sh sourced too)
+#   sg_cleanup          EXIT trap: stop sendguard and Postfix, logs if a
+#                       test failed
+#   send OUT ARG...     one swaks session into the Postfix instance
+#   maildir_file_with STRING  the Maildir file holding STRING
 
 SG_WAIT=${SG_WAIT:-100}		# tenths of a second a wait may take
 SG_PID=
@@ -82,4 +89,76 @@ sg_require() {
 		return 1
 	fi
 	tap_ok "prerequisites present"
+}
+
+# sg_setup TOOL... - the start of an end-to-end test with Postfix: root and
+# the tools (else one failure and exit), then a private Postfix instance
+# whose milters are sendguard's socket.  Sets SG_SOCK, SG_DB, SG_CONF,
+# SG_LOG and T (a scratch directory); exits the test if anything fails.
+sg_setup() {
+	if [ "$(id -u)" -ne 0 ]; then
+		# Not a skip: without root this test proves nothing.
+		tap_fail "runs as root" "a private Postfix instance needs root: run make check as root"
+		tap_done
+		exit 1
+	fi
+	if ! sg_require postfix postqueue sendmail swaks sqlite3 ss "$@"; then
+		tap_done
+		exit 1
+	fi
+	if ! pf_init ""; then
+		tap_fail "private Postfix instance configured"
+		tap_done
+		exit 1
+	fi
+	SG_SOCK=$PF_DIR/sg.sock
+	SG_DB=$PF_DIR/sg.db
+	SG_CONF=$PF_DIR/sendguard.conf
+	SG_LOG=$PF_DIR/sendguard.log
+	T=$PF_DIR/t
+	mkdir -p "$T"
+	# Point the instance at sendguard (pf_init "" wrote it without).
+	postconf -c "$PF_CONF" "smtpd_milters = unix:$SG_SOCK" \
+	    "non_smtpd_milters = unix:$SG_SOCK"
+}
+
+# sg_cleanup - the EXIT trap: stop sendguard and Postfix, show the logs
+# if anything failed, remove the instance (KEEP=1 keeps it)
+sg_cleanup() {
+	_status=$?
+	trap - EXIT INT TERM HUP
+	# A reader that went away (| head) must not kill the clean-up.
+	trap '' PIPE
+	sg_stop
+	if [ "${TAP_FAILED:-0}" -gt 0 ] && [ -n "${PF_DIR:-}" ]; then
+		echo "# sendguard log:"
+		tap_diag "$SG_LOG"
+		echo "# Postfix maillog:"
+		tap_diag "$PF_MAILLOG"
+	fi
+	if [ "${KEEP:-0}" = 1 ] && [ -n "${PF_DIR:-}" ]; then
+		pf_stop
+		echo "# kept $PF_DIR"
+	else
+		pf_cleanup
+	fi
+	exit "$_status"
+}
+
+N_MSG=0
+
+# send OUT ARG... - one swaks session; its transcript goes to OUT.  Each
+# message gets a unique Subject so it can be found in the Maildir.
+send() {
+	_out=$1
+	shift
+	N_MSG=$((N_MSG + 1))
+	pf_swaks --header "Subject: sendguard e2e $N_MSG" "$@" >"$_out" 2>&1
+	return 0
+}
+
+# maildir_file_with STRING - print the Maildir file holding STRING
+maildir_file_with() {
+	grep -lF -- "$1" "$PF_MAILDIR"/new/* "$PF_MAILDIR"/cur/* \
+	    2>/dev/null | head -n 1
 }

@@ -1,0 +1,322 @@
+#!/bin/sh
+# daemon_test.sh - sendguard as a daemon: detaching, the pidfile, dropping
+# to user/group (nobody/postfix), the socket's owner and mode, SIGHUP
+# reload (a new limit, a broken file, a key that needs a restart, many
+# SIGHUPs in a row), a clean SIGTERM with a message in flight, and the
+# background housekeeping.  Drives the real binary with Debian's
+# miltertest (tests/milter/send.lua).  Needs root (the privilege drop);
+# prints TAP lines; every daemon it starts is stopped on exit.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+. tests/lib/tap.sh
+
+SG=$PWD/sendguard
+DIR=$(mktemp -d /tmp/sendguard-daemon.XXXXXX) || exit 2
+chmod 755 "$DIR"
+SG_PID=""	# a foreground sendguard we started
+DAEMON_PID=""	# a detached one, from its pidfile
+
+cleanup() {
+	trap - EXIT INT TERM
+	[ -n "$SG_PID" ] && kill -KILL "$SG_PID" 2>/dev/null
+	[ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null
+	[ -n "${held:-}" ] && kill "$held" 2>/dev/null
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+if [ "$(id -u)" -ne 0 ]; then
+	tap_fail "runs as root (the privilege drop needs it)"
+	tap_done
+	exit 1
+fi
+if ! getent group postfix >/dev/null || ! id nobody >/dev/null 2>&1; then
+	tap_fail "user nobody and group postfix exist (make deps-test)"
+	tap_done
+	exit 1
+fi
+PF_GID=$(getent group postfix | cut -d: -f3)
+
+# wait_for CMD... - up to 10 s for CMD to succeed
+wait_for() {
+	_i=0
+	while [ "$_i" -lt 100 ]; do
+		"$@" && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+# alive PID - running, and not a zombie
+alive() {
+	_st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	case $_st in "" | Z*) return 1 ;; esac
+}
+
+# count_in FILE STRING - lines of FILE holding STRING
+count_in() {
+	grep -cF -- "$2" "$1" 2>/dev/null || true
+}
+
+# send FROM N [HOLD] - one message over the milter protocol; prints result
+send() {
+	miltertest -s tests/milter/send.lua -D SOCK="unix:$DIR/run/sg.sock" \
+	    -D DB="$DIR/db/sg.db" -D TAP="$PWD/tests/milter" -D FROM="$1" \
+	    -D N="$2" -D HOLD="${3:-}" 2>&1 | grep '^result' | head -n 1
+}
+
+# write_conf LIMIT [EXTRA] - the test configuration, with one external
+# limit and any extra lines
+write_conf() {
+	cat >"$DIR/sg.conf" <<EOF
+socket = "unix:$DIR/run/sg.sock";
+database = "$DIR/db/sg.db";
+pidfile = "$DIR/run/sg.pid";
+user = "nobody";
+group = "postfix";
+local_domains = [ "example.com" ];
+limits = { external_recipients_per_hour = $1; };
+action = "block";
+${2:-}
+EOF
+}
+
+# The user must be able to write the database's directory (-wal, -shm) and
+# the socket's (to remove it at exit).
+mkdir "$DIR/db" "$DIR/run"
+chown nobody "$DIR/db" "$DIR/run"
+
+# --- detached, with a pidfile, as nobody:postfix ---------------------------
+
+write_conf 3
+"$SG" -c "$DIR/sg.conf" >"$DIR/start.out" 2>&1
+tap_eq "without -f sendguard detaches and the parent exits 0" "$?" 0
+DAEMON_PID=$(cat "$DIR/run/sg.pid" 2>/dev/null)
+if [ -n "$DAEMON_PID" ] && alive "$DAEMON_PID"; then
+	tap_ok "the pidfile holds the pid of the running daemon"
+else
+	tap_fail "the pidfile holds the pid of the running daemon" \
+	    "pidfile: '$DAEMON_PID'"
+	tap_diag "$DIR/start.out"
+	DAEMON_PID=""
+fi
+if [ -n "$DAEMON_PID" ]; then
+	tap_eq "its session: a session leader (setsid)" \
+	    "$(ps -o sid= -p "$DAEMON_PID" | tr -d ' ')" "$DAEMON_PID"
+	tap_eq "/proc status: real, effective, saved and fs uid are nobody's" \
+	    "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$DAEMON_PID/status")" \
+	    "65534 65534 65534 65534"
+	tap_eq "/proc status: every gid is postfix's" \
+	    "$(awk '/^Gid:/ { print $2, $3, $4, $5 }' "/proc/$DAEMON_PID/status")" \
+	    "$PF_GID $PF_GID $PF_GID $PF_GID"
+	groups=$(awk '/^Groups:/ { $1 = ""; print }' "/proc/$DAEMON_PID/status")
+	tap_eq "/proc status: supplementary groups from initgroups, root's gone" \
+	    "$(echo " $groups " | grep -c " $PF_GID ") $(echo " $groups " | grep -c ' 0 ')" \
+	    "1 0"
+	tap_eq "stdin of the daemon is /dev/null" \
+	    "$(readlink "/proc/$DAEMON_PID/fd/0")" /dev/null
+fi
+tap_eq "the socket belongs to nobody:postfix with socket_mode 0660" \
+    "$(stat -c '%U:%G %a' "$DIR/run/sg.sock" 2>&1)" "nobody:postfix 660"
+tap_eq "the database was created by nobody (after the drop)" \
+    "$(stat -c '%U' "$DIR/db/sg.db" 2>&1)" nobody
+tap_eq "a message is counted by the daemon" "$(send dave@example.com 1)" \
+    "result accepted"
+
+"$SG" -c "$DIR/sg.conf" >"$DIR/second.out" 2>&1
+tap_eq "a second start on a live pidfile exits with 69" "$?" 69
+tap_grep "saying who holds it" "$DIR/second.out" \
+    "$DIR/run/sg.pid: sendguard is already running (pid $DAEMON_PID)"
+"$SG" -f -c "$DIR/sg.conf" -p "unix:$DIR/run/sg.sock" >"$DIR/third.out" 2>&1
+tap_eq "a foreground start on the live socket exits with 69" "$?" 69
+tap_grep "saying another milter listens" "$DIR/third.out" \
+    "another milter is listening"
+
+if [ -n "$DAEMON_PID" ]; then
+	kill -TERM "$DAEMON_PID"
+	if wait_for sh -c "! kill -0 $DAEMON_PID 2>/dev/null"; then
+		tap_ok "the daemon exits on SIGTERM"
+	else
+		tap_fail "the daemon exits on SIGTERM"
+	fi
+	DAEMON_PID=""
+fi
+tap_check "and removes its pidfile" test ! -e "$DIR/run/sg.pid"
+tap_check "and its socket" test ! -e "$DIR/run/sg.sock"
+
+# A crash leaves both behind: a stale pidfile (no lock) and a dead socket.
+echo 999999 >"$DIR/run/sg.pid"
+"$SG" -f -c "$DIR/sg.conf" >"$DIR/crash.out" 2>&1 &
+crash=$!
+wait_for test -S "$DIR/run/sg.sock"
+kill -KILL "$crash"
+wait "$crash" 2>/dev/null
+tap_check "a dead socket file is there before the start" test -S "$DIR/run/sg.sock"
+"$SG" -c "$DIR/sg.conf" >"$DIR/stale.out" 2>&1
+tap_eq "a start over a stale pidfile and a dead socket succeeds" "$?" 0
+DAEMON_PID=$(cat "$DIR/run/sg.pid" 2>/dev/null)
+if [ -n "$DAEMON_PID" ] && [ "$DAEMON_PID" != 999999 ] && alive "$DAEMON_PID"
+then
+	tap_ok "the stale pidfile now holds the new pid"
+else
+	tap_fail "the stale pidfile now holds the new pid" "got '$DAEMON_PID'"
+	tap_diag "$DIR/stale.out"
+fi
+tap_eq "and the new socket answers" "$(send dave@example.com 1)" \
+    "result accepted"
+[ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" &&
+    wait_for sh -c "! kill -0 $DAEMON_PID 2>/dev/null"
+DAEMON_PID=""
+
+# A user that does not exist is a configuration error, found by -n too.
+write_conf 3
+sed -i 's|^user = .*|user = "no-such-user-sg";|' "$DIR/sg.conf"
+"$SG" -n -c "$DIR/sg.conf" >"$DIR/nouser.out" 2>&1
+tap_eq "-n refuses an unknown user with 78" "$?" 78
+tap_grep "naming it" "$DIR/nouser.out" 'user "no-such-user-sg": no such user'
+
+# --- SIGHUP reload (in the foreground, to read the log) -------------------
+
+# sg_start - sendguard -f in the background, logging to $DIR/sg.log
+sg_start() {
+	"$SG" -f -c "$DIR/sg.conf" >>"$DIR/sg.log" 2>&1 &
+	SG_PID=$!
+	wait_for test -S "$DIR/run/sg.sock"
+}
+
+# hup_and_wait STRING - SIGHUP, then wait until the log has one more line
+# with STRING
+hup_and_wait() {
+	_before=$(count_in "$DIR/sg.log" "$1")
+	kill -HUP "$SG_PID"
+	wait_for sh -c "[ \$(grep -cF -- '$1' '$DIR/sg.log') -gt $_before ]"
+}
+
+rm -f "$DIR/db/sg.db" "$DIR/db/sg.db-wal" "$DIR/db/sg.db-shm"
+write_conf 3
+sg_start || tap_fail "sendguard -f starts"
+tap_eq "limit 3: erin to 3 external recipients is accepted" \
+    "$(send erin@example.com 3)" "result accepted"
+
+write_conf 2
+if hup_and_wait "configuration reloaded from $DIR/sg.conf"; then
+	tap_ok "SIGHUP: the log says the configuration was reloaded"
+else
+	tap_fail "SIGHUP: the log says the configuration was reloaded"
+	tap_diag "$DIR/sg.log"
+fi
+tap_eq "limit 2 after the reload: frank to 3 external recipients is refused" \
+    "$(send frank@example.com 3)" "result refused"
+tap_eq "limit 2: grace to 2 is accepted" "$(send grace@example.com 2)" \
+    "result accepted"
+
+write_conf '"many"'
+hup_and_wait "reload failed, keeping the running configuration"
+tap_grep "a broken file: the reload fails, logged with file:line: key: why" \
+    "$DIR/sg.log" "reload failed, keeping the running configuration: $DIR/sg.conf:7: limits.external_recipients_per_hour: must be an integer"
+tap_eq "and the old limit (2) still applies: heidi to 3 is refused" \
+    "$(send heidi@example.com 3)" "result refused"
+tap_eq "heidi's neighbour ivan to 2 is accepted" "$(send ivan@example.com 2)" \
+    "result accepted"
+alive "$SG_PID" && tap_ok "sendguard is still running" ||
+    tap_fail "sendguard is still running"
+
+write_conf 2 "busy_timeout_ms = 1000;"
+sed -i "s|^database = .*|database = \"$DIR/db/other.db\";|" "$DIR/sg.conf"
+hup_and_wait "which needs a restart"
+tap_grep "a new database needs a restart: refused, and the log says which key" \
+    "$DIR/sg.log" "\"database\" changed, which needs a restart"
+write_conf 2
+sed -i 's|^user = .*|user = "root";|' "$DIR/sg.conf"
+hup_and_wait "which needs a restart"
+tap_grep "so does a new user" "$DIR/sg.log" "\"user\" changed, which needs a restart"
+
+# Many SIGHUPs, each one handled before the next, then a burst.
+write_conf 2
+n_ok=0
+i=0
+while [ "$i" -lt 20 ]; do
+	hup_and_wait "configuration reloaded from" && n_ok=$((n_ok + 1))
+	i=$((i + 1))
+done
+tap_eq "20 SIGHUPs in a row: 20 reloads" "$n_ok" 20
+i=0
+while [ "$i" -lt 100 ]; do
+	kill -HUP "$SG_PID" 2>/dev/null
+	i=$((i + 1))
+done
+sleep 1
+alive "$SG_PID" && tap_ok "100 SIGHUPs in a burst: sendguard still runs" ||
+    tap_fail "100 SIGHUPs in a burst: sendguard still runs"
+tap_eq "and still answers" "$(send judy@example.com 1)" "result accepted"
+tap_eq "nothing but reloads in the log (libmilter never stopped)" \
+    "$(count_in "$DIR/sg.log" "mi_stop=")$(count_in "$DIR/sg.log" "stopping")" "00"
+
+# --- SIGTERM with a message in flight ----------------------------------------
+
+mkdir "$DIR/hold"
+mkfifo "$DIR/hold/go"
+send kate@example.com 1 "$DIR/hold" >"$DIR/held.out" &
+held=$!
+wait_for test -e "$DIR/hold/ready" || tap_fail "the held message reached RCPT"
+kill -TERM "$SG_PID"
+if wait_for grep -qF "waiting up to 30 s for 1 message(s) in flight" "$DIR/sg.log"
+then
+	tap_ok "SIGTERM: sendguard waits for the 1 message in flight"
+else
+	tap_fail "SIGTERM: sendguard waits for the 1 message in flight"
+	tap_diag "$DIR/sg.log"
+fi
+sleep 0.5
+alive "$SG_PID" && tap_ok "and is still running while the message is open" ||
+    tap_fail "and is still running while the message is open"
+tap_eq "a new connection meanwhile is tempfailed (nothing lost)" \
+    "$(miltertest -s tests/milter/connect.lua -D SOCK="unix:$DIR/run/sg.sock" \
+    -D TAP="$PWD/tests/milter" 2>&1)" "connect tempfail"
+# Opening the fifo's other end releases the held message (bounded).
+timeout 10 sh -c ": >'$DIR/hold/go'"
+wait "$held"
+held=""
+tap_eq "the message in flight completes: accepted" "$(cat "$DIR/held.out")" \
+    "result accepted"
+wait_for sh -c "! kill -0 $SG_PID 2>/dev/null"
+wait "$SG_PID"
+tap_eq "then sendguard exits with status 0" "$?" 0
+SG_PID=""
+tap_grep "logging its stop" "$DIR/sg.log" "sendguard stopping"
+tap_eq "kate's message was counted before the exit" \
+    "$(sqlite3 "$DIR/db/sg.db" "SELECT SUM(external) FROM counters WHERE identity='kate@example.com'")" 1
+
+# --- housekeeping in the background ----------------------------------------
+
+now=$(date +%s)
+sqlite3 "$DIR/db/sg.db" "INSERT INTO restrictions (identity, reason,
+    limit_name, created_at, expires_at, actor) VALUES ('old@example.com',
+    'test', 'manual', $((now - 7200)), $((now - 3600)), 'test');
+    INSERT INTO counters (identity, bucket, internal, external) VALUES
+    ('old@example.com', $((now / 60 - 3000)), 0, 5);"
+: >"$DIR/sg.log"
+sg_start || tap_fail "sendguard -f starts again"
+if wait_for grep -qF "housekeeping: 1 restriction(s) expired, 1 old counter row(s) pruned" "$DIR/sg.log"
+then
+	tap_ok "housekeeping runs in the background at start-up, without a message"
+else
+	tap_fail "housekeeping runs in the background at start-up, without a message"
+	tap_diag "$DIR/sg.log"
+fi
+tap_eq "the expired restriction is now an 'expired' event" \
+    "$(sqlite3 "$DIR/db/sg.db" "SELECT COUNT(*) FROM restrictions WHERE identity='old@example.com'") $(sqlite3 "$DIR/db/sg.db" "SELECT kind FROM events WHERE identity='old@example.com'")" \
+    "0 expired"
+tap_eq "and the day-old counter row is gone" \
+    "$(sqlite3 "$DIR/db/sg.db" "SELECT COUNT(*) FROM counters WHERE identity='old@example.com'")" 0
+
+kill -INT "$SG_PID"
+wait_for sh -c "! kill -0 $SG_PID 2>/dev/null"
+wait "$SG_PID"
+tap_eq "SIGINT stops it too, with status 0" "$?" 0
+SG_PID=""
+tap_grep "logged as SIGINT" "$DIR/sg.log" "SIGINT: stopping"
+
+tap_done
