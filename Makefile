@@ -21,9 +21,9 @@ TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2
 B = build
 
 POLICY_SRC = policy/pol_addr.c policy/pol_match.c policy/pol_net.c \
-	     policy/pol_decide.c
+	     policy/pol_decide.c policy/pol_spam.c
 STORE_SRC  = store/store.c store/store_records.c store/store_schema.c
-CONF_SRC   = conf/conf.c conf/conf_table.c
+CONF_SRC   = conf/conf.c conf/conf_table.c conf/conf_spam.c
 MILTER_SRC = milter/main.c milter/milt_log.c milter/milt_conf.c \
 	     milter/milt_pool.c milter/milt_socket.c milter/mlfi.c
 
