@@ -25,7 +25,8 @@ POLICY_SRC = policy/pol_addr.c policy/pol_match.c policy/pol_net.c \
 STORE_SRC  = store/store.c store/store_records.c store/store_schema.c
 CONF_SRC   = conf/conf.c conf/conf_table.c conf/conf_spam.c
 MILTER_SRC = milter/main.c milter/milt_log.c milter/milt_conf.c \
-	     milter/milt_pool.c milter/milt_socket.c milter/mlfi.c
+	     milter/milt_pool.c milter/milt_socket.c milter/mlfi.c \
+	     milter/milt_spam.c milter/milt_spamd.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
