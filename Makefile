@@ -33,7 +33,8 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 SENDGUARD_OBJ = $(call obj,$(MILTER_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC))
 
 UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
-	     $(B)/tests/store_records_test $(B)/tests/conf_test
+	     $(B)/tests/store_records_test $(B)/tests/conf_test \
+	     $(B)/tests/spam_test
 
 .PHONY: all run check deps deps-test clean
 
@@ -49,6 +50,8 @@ $(B)/%.o: %.c
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 $(B)/tests/policy_test: $(call obj,tests/policy_test.c $(POLICY_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^
+$(B)/tests/spam_test: $(call obj,tests/spam_test.c $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^
 $(B)/tests/store_test: $(call obj,tests/store_test.c $(STORE_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
