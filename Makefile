@@ -16,7 +16,7 @@ LDLIBS_CONFIG = -lconfig
 
 # Debian packages: what building needs, what the tests need on top.
 BUILD_PKGS = gcc make libmilter-dev libsqlite3-dev libconfig-dev
-TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2
+TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2 spamd spamc
 
 B = build
 
@@ -36,6 +36,9 @@ UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
 	     $(B)/tests/store_records_test $(B)/tests/conf_test \
 	     $(B)/tests/spam_test
 
+# Helpers the end-to-end tests run (not tests themselves).
+TEST_TOOLS = $(B)/tests/chain_milter
+
 .PHONY: all run check deps deps-test clean
 
 all: sendguard
@@ -51,6 +54,8 @@ $(B)/%.o: %.c
 
 $(B)/tests/policy_test: $(call obj,tests/policy_test.c $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^
+$(B)/tests/chain_milter: $(call obj,tests/chain_milter.c)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_MILTER)
 $(B)/tests/spam_test: $(call obj,tests/spam_test.c $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^
 $(B)/tests/store_test: $(call obj,tests/store_test.c $(STORE_SRC))
@@ -75,7 +80,7 @@ run: deps
 	./sendguard -f -c var/sendguard.conf
 
 check: deps-test
-	@$(MAKE) --no-print-directory sendguard $(UNIT_TESTS)
+	@$(MAKE) --no-print-directory sendguard $(UNIT_TESTS) $(TEST_TOOLS)
 	@sh tests/run
 
 clean:

@@ -22,72 +22,10 @@ ROOT=$(dirname "$TESTS")
 . "$TESTS/lib/tap.sh"
 # shellcheck source=lib/postfix.sh
 . "$TESTS/lib/postfix.sh"
+# shellcheck source=lib/e2e.sh
+. "$TESTS/lib/e2e.sh"
 
 SENDGUARD=${SENDGUARD:-$ROOT/sendguard}
-SG_PID=
-
-REPLY1="550-5.1.8 Your message couldn't be delivered because you weren't recognized as a valid sender. The most common reason for this is that your email address is suspected of sending spam and it's no longer allowed to send email. Contact your email admin for assistance."
-REPLY2="550 5.1.8 Access denied, bad outbound sender"
-
-# --- processes ------------------------------------------------------------
-
-# proc_alive PID - is PID running (a zombie child is not)?
-proc_alive() {
-	_st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-	case $_st in
-	"" | Z*) return 1 ;;
-	esac
-	return 0
-}
-
-# unix_listening PATH - does a process listen on the unix socket PATH?
-unix_listening() {
-	ss -Hxl 2>/dev/null | awk -v p="$1" '$5 == p { f = 1 } END { exit !f }'
-}
-
-# sg_start - start sendguard in the foreground (backgrounded here) and wait
-# until it listens on its socket
-sg_start() {
-	"$SENDGUARD" -f -c "$SG_CONF" >>"$SG_LOG" 2>&1 &
-	SG_PID=$!
-	_i=0
-	while [ "$_i" -lt "$PF_WAIT" ]; do
-		if unix_listening "$SG_SOCK"; then
-			# sendguard runs as root and makes the socket
-			# socket_mode (0660); smtpd and cleanup run as
-			# postfix and connect through the group, as in a
-			# real set-up with the socket in Postfix's group.
-			chgrp postfix "$SG_SOCK"
-			return
-		fi
-		proc_alive "$SG_PID" || break
-		pf_sleep_tick
-		_i=$((_i + 1))
-	done
-	echo "# sendguard does not listen on $SG_SOCK; its log:"
-	tap_diag "$SG_LOG"
-	return 1
-}
-
-# sg_stop - SIGTERM sendguard, wait (bounded) for it to exit, reap it
-sg_stop() {
-	[ -n "$SG_PID" ] || return 0
-	kill -TERM "$SG_PID" 2>/dev/null
-	_i=0
-	while [ "$_i" -lt "$PF_WAIT" ] && proc_alive "$SG_PID"; do
-		pf_sleep_tick
-		_i=$((_i + 1))
-	done
-	_rc=0
-	if proc_alive "$SG_PID"; then
-		echo "# sendguard $SG_PID ignored SIGTERM for $((PF_WAIT / 10)) s; killing it"
-		kill -KILL "$SG_PID" 2>/dev/null
-		_rc=1
-	fi
-	wait "$SG_PID" 2>/dev/null
-	SG_PID=
-	return $_rc
-}
 
 cleanup() {
 	_status=$?
@@ -95,18 +33,7 @@ cleanup() {
 	# A reader that went away (| head) must not kill the clean-up.
 	trap '' PIPE
 	sg_stop
-	if [ "${TAP_FAILED:-0}" -gt 0 ] && [ -n "${PF_DIR:-}" ]; then
-		echo "# sendguard log:"
-		tap_diag "$SG_LOG"
-		echo "# Postfix maillog:"
-		tap_diag "$PF_MAILLOG"
-	fi
-	if [ "${KEEP:-0}" = 1 ] && [ -n "${PF_DIR:-}" ]; then
-		pf_stop
-		echo "# kept $PF_DIR"
-	else
-		pf_cleanup
-	fi
+	e2e_finish
 	exit "$_status"
 }
 trap cleanup EXIT
@@ -115,96 +42,21 @@ trap 'exit 141' PIPE
 
 # --- SMTP transcripts -----------------------------------------------------
 
-N_MSG=0
-
-# send OUT ARG... - one swaks session; its transcript goes to OUT.  Each
-# message gets a unique Subject so it can be found in the Maildir.
-send() {
-	_out=$1
-	shift
-	N_MSG=$((N_MSG + 1))
-	pf_swaks --header "Subject: sendguard e2e $N_MSG" "$@" >"$_out" 2>&1
-	return 0
-}
-
 # send_alice OUT RCPTS - alice, authenticated (XCLIENT LOGIN), to RCPTS
 send_alice() {
 	send "$1" --xclient "LOGIN=alice@example.com" \
 	    --from alice@example.com --to "$2"
 }
 
-# reply_after FILE ERE - the server's reply lines (as swaks prints them,
-# "<-  " or "<** " in front) to the first client line matching ERE
-reply_after() {
-	awk -v re="$2" '
-		found && /^ (->|~>|\*\*>) / { exit }
-		found && /^<[-~*]/ { print }
-		!found && /^ (->|~>) / && substr($0, 5) ~ re { found = 1 }
-	' "$1"
-}
-
-# transcript_diag FILE - a swaks transcript as "# " lines, EHLO lists cut
-transcript_diag() {
-	grep -v '^<-  250-' "$1" | sed -e 's/^/#   | /'
-}
-
-REFUSAL=$(printf '<** %s\n<** %s' "$REPLY1" "$REPLY2")
-
-# expect_refusal WHAT FILE ERE - the reply to the client line ERE is
-# exactly the two-line refusal
-expect_refusal() {
-	tap_eq "$1" "$(reply_after "$2" "$3")" "$REFUSAL" ||
-	    transcript_diag "$2"
-}
-
-# expect_reply WHAT FILE ERE CODE_ERE - the reply to the client line ERE is
-# one line whose text (without swaks' marker) matches CODE_ERE
-expect_reply() {
-	_got=$(reply_after "$2" "$3")
-	if printf '%s\n' "$_got" | cut -c5- | grep -qE -- "$4" &&
-	    [ "$(printf '%s\n' "$_got" | wc -l)" -eq 1 ]; then
-		tap_ok "$1"
-	else
-		tap_fail "$1" "reply to /$3/ should match /$4/, got:" "$_got"
-		transcript_diag "$2"
-	fi
-}
-
-END_OF_DATA='^\.$'
 MAIL_FROM_ALICE='^MAIL FROM:<alice@example\.com>'
-
-# maildir_file_with STRING - print the Maildir file holding STRING
-maildir_file_with() {
-	grep -lF -- "$1" "$PF_MAILDIR"/new/* "$PF_MAILDIR"/cur/* \
-	    2>/dev/null | head -n 1
-}
 
 # --- prerequisites --------------------------------------------------------
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "1..0 # SKIP needs root (a private Postfix instance)"
-	exit 0
-fi
-missing=
-for t in postfix postqueue sendmail swaks sqlite3 ss; do
-	command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
-done
-[ -x "$SENDGUARD" ] || missing="$missing $SENDGUARD"
-if [ -n "$missing" ]; then
-	tap_fail "prerequisites present" "missing:$missing (make deps-test sendguard)"
-	tap_done
-	exit 1
-fi
+e2e_prereq postfix postqueue sendmail swaks sqlite3 ss "$SENDGUARD"
 
 # --- set-up -----------------------------------------------------------------
 
-pf_init "" || { tap_fail "private Postfix instance configured"; tap_done; exit 1; }
-SG_SOCK=$PF_DIR/sg.sock
-SG_DB=$PF_DIR/sg.db
-SG_CONF=$PF_DIR/sendguard.conf
-SG_LOG=$PF_DIR/sendguard.log
-T=$PF_DIR/t
-mkdir -p "$T"
+e2e_instance
 # Point the instance at sendguard (pf_init "" wrote it without milters).
 postconf -c "$PF_CONF" "smtpd_milters = unix:$SG_SOCK" \
     "non_smtpd_milters = unix:$SG_SOCK"
