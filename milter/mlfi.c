@@ -507,11 +507,6 @@ mlfi_eom(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	m = &c->cctx_msg;
 	capture_queue_id(ctx, m);
-	/* Before any database lock: spamd may take up to spam.timeout_ms. */
-	if (m->mctx_spam_on)
-		spam = milt_spam_verdict(&m->mctx_spam, c->cctx_conf->mc_conf,
-		    qid_or_dash(m), m->mctx_idlog) == POL_SPAM_SPAM;
-	now = milt_now();
 
 	if (m->mctx_n_bad > 0) {
 		milt_log(LOG_WARNING, "%s: identity=%s client=%s: %u malformed "
@@ -520,6 +515,11 @@ mlfi_eom(SMFICTX *ctx)
 		    m->mctx_n_bad, m->mctx_bad_rcpt);
 		return tempfail(ctx, "4.1.3", "Bad recipient address syntax");
 	}
+	/* Before any database lock: spamd may take up to spam.timeout_ms. */
+	if (m->mctx_spam_on)
+		spam = milt_spam_verdict(&m->mctx_spam, c->cctx_conf->mc_conf,
+		    qid_or_dash(m), m->mctx_idlog) == POL_SPAM_SPAM;
+	now = milt_now();
 
 	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
 		goto failed;
