@@ -19,8 +19,8 @@ LDLIBS_CONFIG = -lconfig
 
 # Debian packages: what building needs, what the tests need on top.
 BUILD_PKGS = gcc make libmilter-dev libsqlite3-dev libconfig-dev
-TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2 jq sasl2-bin \
-	     libdb5.3 libldap-2.5-0 libnsl2 libsasl2-2 libssl3
+TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2 jq spamd spamc \
+	     sasl2-bin libdb5.3 libldap-2.5-0 libnsl2 libsasl2-2 libssl3
 # tests/e2e_sendmail.sh fetches sendmail-bin, sendmail-cf, m4 and libwrap0
 # itself (apt-get download into build/sendmail-debs): they conflict with
 # postfix.  The libraries above are the rest of what sendmail-bin links.
@@ -39,10 +39,10 @@ MAN5	= conf/sendguard.conf.5
 MAN8	= milter/sendguard.8 admin/sendguardctl.8
 
 POLICY_SRC = policy/pol_addr.c policy/pol_match.c policy/pol_net.c \
-	     policy/pol_decide.c
+	     policy/pol_decide.c policy/pol_spam.c
 STORE_SRC  = store/store.c store/store_records.c store/store_schema.c \
 	     store/store_admin.c
-CONF_SRC   = conf/conf.c conf/conf_table.c
+CONF_SRC   = conf/conf.c conf/conf_table.c conf/conf_spam.c
 ADMIN_SRC  = admin/ctl_main.c admin/ctl_args.c admin/ctl_time.c \
 	     admin/ctl_json.c admin/ctl_table.c admin/ctl_view.c \
 	     admin/ctl_cmd_list.c admin/ctl_cmd_show.c admin/ctl_cmd_unblock.c \
@@ -51,7 +51,7 @@ MILTER_SRC = milter/main.c milter/milt_log.c milter/milt_conf.c \
 	     milter/milt_alert.c milter/milt_daemon.c milter/milt_run.c \
 	     milter/milt_sweep.c \
 	     milter/milt_pool.c milter/milt_socket.c milter/mlfi.c \
-	     milter/milt_xtext.c
+	     milter/milt_xtext.c milter/milt_spam.c milter/milt_spamd.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
@@ -61,9 +61,9 @@ CTL_OBJ = $(call obj,$(ADMIN_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC))
 UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
 	     $(B)/tests/store_records_test $(B)/tests/conf_test \
 	     $(B)/tests/store_admin_test $(B)/tests/ctl_time_test \
-	     $(B)/tests/alert_json_test
-# Programs the shell tests use.
-TEST_TOOLS = $(B)/tests/ctl_fixture
+	     $(B)/tests/alert_json_test $(B)/tests/spam_test
+# Programs the shell tests use (not tests themselves).
+TEST_TOOLS = $(B)/tests/ctl_fixture $(B)/tests/chain_milter
 
 .PHONY: all run check deps deps-test install clean
 
@@ -82,6 +82,10 @@ $(B)/%.o: %.c
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 $(B)/tests/policy_test: $(call obj,tests/policy_test.c $(POLICY_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^
+$(B)/tests/chain_milter: $(call obj,tests/chain_milter.c)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_MILTER)
+$(B)/tests/spam_test: $(call obj,tests/spam_test.c $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^
 $(B)/tests/store_test: $(call obj,tests/store_test.c $(STORE_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)

@@ -16,12 +16,16 @@
 static uint32_t ext_hour(const store_counts *sc) { return sc->sc_ext_hour; }
 static uint32_t int_hour(const store_counts *sc) { return sc->sc_int_hour; }
 static uint32_t day(const store_counts *sc) { return sc->sc_day; }
+static uint32_t spam_hour(const store_counts *sc) { return sc->sc_spam_hour; }
+static uint32_t spam_day(const store_counts *sc) { return sc->sc_spam_day; }
 
 /* In the order the milter checks the limits (pol_limit_id). */
 const ctl_metric ctl_metrics[] = {
 	{ POL_LIM_EXT_HOUR, "EXTERNAL/HOUR", ext_hour },
 	{ POL_LIM_INT_HOUR, "INTERNAL/HOUR", int_hour },
 	{ POL_LIM_DAY, "ALL/DAY", day },
+	{ POL_LIM_SPAM_HOUR, "SPAM/HOUR", spam_hour },
+	{ POL_LIM_SPAM_DAY, "SPAM/DAY", spam_day },
 };
 const size_t ctl_nmetrics = sizeof(ctl_metrics) / sizeof(ctl_metrics[0]);
 

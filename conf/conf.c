@@ -121,7 +121,7 @@ static int
 conf_value(conf_ld *ld, const conf_opt *o, const char *key,
     const config_setting_t *s)
 {
-	conf_val v = { 0, NULL };
+	conf_val v = { 0, 0, NULL };
 	char allowed[256];
 	const conf_enum *e;
 	int type = config_setting_type(s), i, n;
@@ -135,6 +135,19 @@ conf_value(conf_ld *ld, const conf_opt *o, const char *key,
 			return conf_fail(ld, s, key,
 			    "%lld is out of range (%lld..%lld)",
 			    v.cv_int, o->co_min, o->co_max);
+		break;
+	case CK_FLOAT:
+		if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)
+			v.cv_float = (double)config_setting_get_int64(s);
+		else if (type == CONFIG_TYPE_FLOAT)
+			v.cv_float = config_setting_get_float(s);
+		else
+			return conf_fail(ld, s, key, "must be a number");
+		if (!(v.cv_float >= (double)o->co_min &&
+		    v.cv_float <= (double)o->co_max))
+			return conf_fail(ld, s, key,
+			    "%g is out of range (%lld..%lld)",
+			    v.cv_float, o->co_min, o->co_max);
 		break;
 	case CK_BOOL:
 		if (type != CONFIG_TYPE_BOOL)
@@ -175,6 +188,15 @@ conf_value(conf_ld *ld, const conf_opt *o, const char *key,
 				    "[ \"...\", ... ]");
 		if (n < o->co_min && o->co_min == 1 && o->co_max == 0)
 			return conf_fail(ld, s, key, "must not be empty");
+		if (n < o->co_min || (o->co_max > 0 && n > o->co_max))
+			return conf_fail(ld, s, key,
+			    "must hold %lld..%lld entries, not %d",
+			    o->co_min, o->co_max, n);
+		break;
+	case CK_LIST:
+		if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+			return conf_fail(ld, s, key, "must be a list: ( ... )");
+		n = config_setting_length(s);
 		if (n < o->co_min || (o->co_max > 0 && n > o->co_max))
 			return conf_fail(ld, s, key,
 			    "must hold %lld..%lld entries, not %d",
@@ -373,6 +395,7 @@ conf_free(conf_t *c)
 		free(ps->ps_rules[i].pr_match);
 	}
 	free(ps->ps_rules);
+	pol_spam_set_free(&c->c_spam);
 	for (i = 0; i < c->c_reply.cr_nlines; i++)
 		free((char *)c->c_reply.cr_lines[i]);
 	free(c->c_path);
@@ -425,3 +448,9 @@ const char *conf_user_name(const conf_t *c) { return c->c_user; }
 const char *conf_group_name(const conf_t *c) { return c->c_group; }
 const char *conf_pidfile(const conf_t *c) { return c->c_pidfile; }
 const conf_alerts *conf_alerts_get(const conf_t *c) { return &c->c_alerts; }
+const pol_spam_set *conf_spam_rules(const conf_t *c) { return &c->c_spam; }
+const conf_spamd *conf_spam_spamd(const conf_t *c) { return c->c_has_spamd ? &c->c_spamd : NULL; }
+int conf_spam_timeout_ms(const conf_t *c) { return c->c_spam_timeout_ms; }
+size_t conf_spam_max_size(const conf_t *c) { return c->c_spam_max_size; }
+conf_spam_action conf_spam_on_message(const conf_t *c) { return c->c_spam_on_message; }
+bool conf_spam_enabled(const conf_t *c) { return c->c_spam.pss_nrules > 0 || c->c_has_spamd; }

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "../policy/policy.h"
+#include "../policy/pol_spam.h"
 
 #define CONF_DEFAULT_FILE	"/etc/sendguard/sendguard.conf"
 #define CONF_REPLY_LINES_MAX	32	/* libmilter's smfi_setmlreply bound */
@@ -48,6 +49,22 @@ typedef struct conf_alerts {
 	int		ca_timeout_ms;	/* per sendmail or command run */
 	int		ca_daily_limit;	/* alerts per UTC day; 0 = no cap */
 } conf_alerts;
+/* What happens to a spam-judged message from a sender not restricted. */
+typedef enum {
+	CONF_SPAM_ACCEPT = 0,		/* deliver it (it still counts) */
+	CONF_SPAM_HOLD,			/* the MTA's hold queue (quarantine) */
+	CONF_SPAM_REJECT		/* 550 5.7.1 */
+} conf_spam_action;
+
+/* Where spamd listens (spam.spamd), parsed once at load. */
+typedef struct conf_spamd {
+	bool		cs_unix;	/* unix:/path, else inet(6):PORT@ADDR */
+	char		cs_path[108];	/* sun_path */
+	pol_family	cs_family;	/* inet: POL_NET_IPV4 or POL_NET_IPV6 */
+	uint8_t		cs_addr[16];	/* network byte order */
+	unsigned	cs_port;
+	char		cs_spec[160];	/* as written, for log lines */
+} conf_spamd;
 
 /*
  * conf_load - read and validate path.  Returns a new conf_t, or NULL with
@@ -78,6 +95,23 @@ const char     *conf_user_name(const conf_t *c);	/* "" = keep the user */
 const char     *conf_group_name(const conf_t *c);	/* "" = the user's group */
 const char     *conf_pidfile(const conf_t *c);	/* "" = none */
 const conf_alerts *conf_alerts_get(const conf_t *c);
+
+/* spam.*: the header rules, spamd (NULL when not configured), bounds. */
+const pol_spam_set *conf_spam_rules(const conf_t *c);
+const conf_spamd *conf_spam_spamd(const conf_t *c);
+int		conf_spam_timeout_ms(const conf_t *c);
+size_t		conf_spam_max_size(const conf_t *c);
+conf_spam_action conf_spam_on_message(const conf_t *c);
+/* conf_spam_enabled - is there any source of verdicts (rules or spamd)? */
+bool		conf_spam_enabled(const conf_t *c);
+
+/*
+ * conf_spamd_parse - "unix:/path", "inet:PORT@ADDR" or "inet6:PORT@ADDR"
+ * (ADDR a numeric address: nothing is looked up at run time).  On false,
+ * err says why, without the spec.
+ */
+bool		conf_spamd_parse(const char *spec, conf_spamd *out, char *err,
+    size_t errlen);
 
 /*
  * conf_restart_needed - the name of the first option that differs between

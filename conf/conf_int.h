@@ -39,6 +39,12 @@ struct conf {
 	char	       *c_group;
 	char	       *c_pidfile;
 	conf_alerts	c_alerts;		/* strings are ours */
+	pol_spam_set	c_spam;			/* spam.headers */
+	conf_spamd	c_spamd;		/* spam.spamd */
+	bool		c_has_spamd;
+	int		c_spam_timeout_ms;
+	size_t		c_spam_max_size;
+	conf_spam_action c_spam_on_message;
 };
 
 /* A load in progress: where values go and where errors are reported. */
@@ -52,6 +58,7 @@ typedef struct conf_ld {
 	pol_limits     *ld_limits;	/* where limits.* are stored */
 	pol_action     *ld_action;	/* where action is stored */
 	pol_rule       *ld_rule;	/* the rule being read, or NULL */
+	pol_spam_rule  *ld_spam_rule;	/* the spam.headers rule being read */
 } conf_ld;
 
 typedef enum {
@@ -59,7 +66,10 @@ typedef enum {
 	CK_BOOL,
 	CK_STR,
 	CK_ENUM,	/* a string, one of co_enum */
+	CK_FLOAT,	/* a number (integer or float) within co_min..co_max */
 	CK_STRLIST,	/* [ "a", "b" ] or ( "a", "b" ), co_min..co_max entries */
+	CK_LIST,	/* [ ... ] or ( ... ) of anything, co_min..co_max
+			 * entries; the store function checks the elements */
 	CK_GROUP,	/* { ... }: its keys are the rows "co_sub.*" */
 	CK_GROUPLIST	/* ( { ... }, ... ): each element's keys are "co_sub.*" */
 } conf_kind;
@@ -72,6 +82,7 @@ typedef struct conf_enum {
 /* A checked scalar, handed to a row's store function. */
 typedef struct conf_val {
 	long long	cv_int;		/* CK_INT, CK_BOOL, CK_ENUM */
+	double		cv_float;	/* CK_FLOAT */
 	const char     *cv_str;		/* CK_STR, CK_ENUM */
 } conf_val;
 
@@ -96,6 +107,23 @@ typedef struct conf_opt {
 /* The option table, in processing order (conf_table.c). */
 extern const conf_opt	conf_opts[];
 extern const size_t	conf_nopts;
+
+/* conf_spam.c: the spam.* options' values and store functions. */
+extern const conf_enum	conf_spam_actions[];
+int	conf_store_spam_headers(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
+int	conf_store_spam_header(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
+int	conf_store_spam_regex(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
+int	conf_store_spam_threshold(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
+int	conf_store_spamd(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
+int	conf_store_spam_int(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
+int	conf_store_spam_on_message(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
 
 /* conf_line - the source line of s, or of its nearest ancestor with one */
 int		conf_line(const config_setting_t *s);

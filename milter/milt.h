@@ -80,6 +80,52 @@ const char     *milt_socket_path(const char *spec);
  * the result does not fit in outlen bytes.
  */
 int		milt_xtext_decode(const char *in, char *out, size_t outlen);
+/* milt_spam.c - one message's spam verdict: the header values the rules
+ * read, the message as the MTA delivered it (for spamd), the verdict. */
+typedef struct milt_spam_msg {
+	char	       *sm_hdr[POL_SPAM_HEADERS_MAX];	/* first occurrence */
+	char		sm_cut[POL_SPAM_NAME_SIZE];	/* a value cut, for logs */
+	bool		sm_judged;	/* header rules applied */
+	pol_spam_result	sm_result;	/* their verdict, then spamd's */
+	bool		sm_collect;	/* keeping the message for spamd */
+	bool		sm_body;	/* the header/body separator is in */
+	char	       *sm_buf;		/* the message, at most max_size */
+	size_t		sm_len, sm_cap;
+	size_t		sm_size;	/* bytes the MTA sent, even if more */
+	char		sm_why[200];	/* where the verdict came from */
+} milt_spam_msg;
+
+/* milt_spam_start - a new message: collect for spamd if c has one. */
+void		milt_spam_start(milt_spam_msg *sm, const conf_t *c);
+/* milt_spam_free - forget the message (frees what it holds; reusable). */
+void		milt_spam_free(milt_spam_msg *sm);
+/* milt_spam_header - one header: keep it if a rule reads it, append it
+ * to the copy for spamd. */
+void		milt_spam_header(milt_spam_msg *sm, const conf_t *c,
+    const char *name, const char *value);
+/* milt_spam_body - a body chunk, for spamd. */
+void		milt_spam_body(milt_spam_msg *sm, const conf_t *c,
+    const unsigned char *chunk, size_t len);
+/*
+ * milt_spam_verdict - at end of message: the header rules' verdict, else
+ * spamd's (bounded by spam.timeout_ms), else none (unscanned).  Logs
+ * malformed values (qid and idlog name the message).  sm->sm_why says
+ * where the verdict came from.
+ */
+pol_spam_verdict milt_spam_verdict(milt_spam_msg *sm, const conf_t *c,
+    const char *qid, const char *idlog);
+
+/* milt_spamd.c - SpamAssassin's spamd, over SPAMC/1.5. */
+/*
+ * milt_spamd_check - send the len bytes of msg to spamd (CHECK) and parse
+ * the answer into *res; the whole exchange, connect included, ends by
+ * timeout_ms.  POL_SPAM_NONE with err filled when spamd cannot answer.
+ */
+pol_spam_verdict milt_spamd_check(const conf_spamd *sd, int timeout_ms,
+    const char *msg, size_t len, pol_spam_result *res, char *err,
+    size_t errlen);
+/* milt_spamd_warn - log that spamd failed, at most once a minute. */
+void		milt_spamd_warn(const conf_spamd *sd, const char *err);
 
 /* mlfi.c - register the callbacks with libmilter. */
 int		milt_register(void);

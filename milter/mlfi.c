@@ -7,11 +7,14 @@
  * resets the message part of it; mlfi_abort forgets the message (it
  * counts nothing); mlfi_close frees everything and clears the private
  * pointer.  A message is judged twice: at MAIL FROM (is the sender
- * restricted?) and at end-of-message, where its recipients are counted
- * against the limits inside one write transaction, so two messages from
- * one sender in parallel cannot both slip under a limit.  We never refuse
- * at RCPT: Postfix treats that as a configuration error for local
- * submissions.
+ * restricted?) and at end-of-message, where its recipients (and, with spam
+ * checking on, whether it is spam: milt_spam.c) are counted against the
+ * limits inside one write transaction, so two messages from one sender in
+ * parallel cannot both slip under a limit.  We never refuse at RCPT:
+ * Postfix treats that as a configuration error for local submissions.
+ * Headers are asked for only when spam checking is on, and bodies only
+ * when spamd is configured; both without a reply per call where the MTA
+ * allows it (SMFIP_NR_HDR, SMFIP_NR_BODY).
  *
  * A store failure is never fatal: the message is tempfailed (or accepted,
  * per on_store_error), logged, and the next message tries again.
@@ -48,6 +51,8 @@ typedef struct milt_msg {
 	uint32_t	mctx_n_bad;	/* malformed recipients seen */
 	char		mctx_bad_rcpt[MILT_LOGTXT_SIZE]; /* the first, cleaned */
 	char		mctx_queue_id[MILT_QUEUEID_SIZE];
+	bool		mctx_spam_on;	/* spam checking for this message */
+	milt_spam_msg	mctx_spam;	/* owns memory: see msg_reset */
 } milt_msg;
 
 /* Per-connection state. */
@@ -57,14 +62,50 @@ typedef struct milt_conn {
 	bool		cctx_internal;	/* in internal_networks */
 	bool		cctx_login_xtext; /* {auth_authen} is xtext (Sendmail) */
 	bool		cctx_inflight;	/* a counted message is open */
+	bool		cctx_nr_hdr;	/* negotiated: no reply to a header */
+	bool		cctx_nr_body;	/* negotiated: no reply to a chunk */
 	milt_msg	cctx_msg;
 } milt_conn;
+
+#define MILT_SPAM_XCODE		"5.7.1"
+#define MILT_SPAM_TEXT		"Message refused: it was judged as spam. " \
+	"Contact your email admin if this is a mistake"
 
 /* milt_now - the clock, read once per callback */
 static int64_t
 milt_now(void)
 {
 	return (int64_t)time(NULL);
+}
+
+/* msg_reset - forget the message, and free what it holds */
+static void
+msg_reset(milt_msg *m)
+{
+	milt_spam_free(&m->mctx_spam);
+	memset(m, 0, sizeof(*m));
+}
+
+/* conn_new - a connection context with the current configuration pinned,
+ * attached to ctx; NULL (logged) on failure */
+static milt_conn *
+conn_new(SMFICTX *ctx)
+{
+	milt_conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		milt_log(LOG_ERR, "out of memory for a new connection; tempfailing");
+		return NULL;
+	}
+	c->cctx_conf = milt_conf_acquire();
+	snprintf(c->cctx_client, sizeof(c->cctx_client), "unknown");
+	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+		milt_conf_release(c->cctx_conf);
+		free(c);
+		milt_log(LOG_ERR, "cannot attach a connection context; tempfailing");
+		return NULL;
+	}
+	return c;
 }
 
 /* conn_of - this connection's context */
@@ -169,12 +210,9 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	pol_family family = POL_NET_IPV4;
 
 	(void)hostname;
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		milt_log(LOG_ERR, "out of memory for a new connection; tempfailing");
+	/* mlfi_negotiate made it, unless the MTA did not negotiate */
+	if ((c = conn_of(ctx)) == NULL && (c = conn_new(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
-	}
-	c->cctx_conf = milt_conf_acquire();
-	snprintf(c->cctx_client, sizeof(c->cctx_client), "unknown");
 	/* Postfix names itself in "v" (in its default milter_connect_macros)
 	 * and passes the SASL login as is; Sendmail sends it as xtext. */
 	mta = smfi_getsymval(ctx, "v");
@@ -198,12 +236,6 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		ps = conf_policy(c->cctx_conf->mc_conf);
 		c->cctx_internal = pol_net_contains(ps->ps_networks,
 		    ps->ps_nnetworks, family, raw);
-	}
-	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
-		milt_conf_release(c->cctx_conf);
-		free(c);
-		milt_log(LOG_ERR, "cannot attach a connection context; tempfailing");
-		return SMFIS_TEMPFAIL;
 	}
 	return SMFIS_CONTINUE;
 }
@@ -247,7 +279,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 		return tempfail(ctx, "4.3.0", "Internal error, try again later");
 	}
 	m = &c->cctx_msg;
-	memset(m, 0, sizeof(*m));
+	msg_reset(m);
 	capture_queue_id(ctx, m);
 	ps = conf_policy(c->cctx_conf->mc_conf);
 
@@ -296,6 +328,10 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_ACCEPT;
 	}
 	m->mctx_outbound = true;
+	if (conf_spam_enabled(c->cctx_conf->mc_conf)) {
+		m->mctx_spam_on = true;
+		milt_spam_start(&m->mctx_spam, c->cctx_conf->mc_conf);
+	}
 
 	/* Read in autocommit: a restriction cleared a moment ago is gone. */
 	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
@@ -350,21 +386,92 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
-/* log_counts - the one info line of a counted message */
+/* log_counts - the one info line of a counted message; the spam part
+ * only when spam checking is on */
 static void
 log_counts(int prio, const milt_conn *c, const pol_counts *after,
     const char *result)
 {
 	const milt_msg *m = &c->cctx_msg;
 	const pol_limits *l = &m->mctx_policy.pe_limits;
+	char spam[320] = "";
 
+	if (m->mctx_spam_on)
+		snprintf(spam, sizeof(spam), "; spam hour %u/%u, spam day "
+		    "%u/%u; verdict %s", after->pc_spam_hour,
+		    l->lim_value[POL_LIM_SPAM_HOUR], after->pc_spam_day,
+		    l->lim_value[POL_LIM_SPAM_DAY], m->mctx_spam.sm_why);
 	milt_log(prio, "%s: identity=%s client=%s auth=%s rcpts=%u internal, "
-	    "%u external; hour internal %u/%u, hour external %u/%u, day %u/%u: %s",
+	    "%u external; hour internal %u/%u, hour external %u/%u, day %u/%u%s: %s",
 	    qid_or_dash(m), m->mctx_idlog, c->cctx_client,
 	    m->mctx_auth ? "yes" : "no", m->mctx_n_int, m->mctx_n_ext,
 	    after->pc_int_hour, l->lim_value[POL_LIM_INT_HOUR],
 	    after->pc_ext_hour, l->lim_value[POL_LIM_EXT_HOUR],
-	    after->pc_day, l->lim_value[POL_LIM_DAY], result);
+	    after->pc_day, l->lim_value[POL_LIM_DAY], spam, result);
+}
+
+/* mlfi_header - keep what the spam rules read (and the message, for
+ * spamd); no reply when the MTA agreed to SMFIP_NR_HDR */
+static sfsistat
+mlfi_header(SMFICTX *ctx, char *name, char *value)
+{
+	milt_conn *c = conn_of(ctx);
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	if (c->cctx_msg.mctx_spam_on)
+		milt_spam_header(&c->cctx_msg.mctx_spam, c->cctx_conf->mc_conf,
+		    name, value);
+	return c->cctx_nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* mlfi_body - a body chunk, kept for spamd */
+static sfsistat
+mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	milt_conn *c = conn_of(ctx);
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	if (c->cctx_msg.mctx_spam_on)
+		milt_spam_body(&c->cctx_msg.mctx_spam, c->cctx_conf->mc_conf,
+		    chunk, len);
+	return c->cctx_nr_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* spam_answer - what a spam message from a sender who was not restricted
+ * gets, once it is counted: spam.on_message */
+static sfsistat
+spam_answer(SMFICTX *ctx, const milt_conn *c)
+{
+	const milt_msg *m = &c->cctx_msg;
+	char reason[600];
+
+	switch (conf_spam_on_message(c->cctx_conf->mc_conf)) {
+	case CONF_SPAM_HOLD:
+		snprintf(reason, sizeof(reason), "sendguard: %s: %s",
+		    m->mctx_idlog, m->mctx_spam.sm_why);
+		if (smfi_quarantine(ctx, reason) != MI_SUCCESS) {
+			milt_log(LOG_ERR, "%s: identity=%s: the MTA refused to "
+			    "hold the message (is SMFIF_QUARANTINE allowed?); "
+			    "tempfailing", qid_or_dash(m), m->mctx_idlog);
+			return tempfail(ctx, "4.7.1", "Cannot hold this message"
+			    " for review, try again later");
+		}
+		milt_log(LOG_INFO, "%s: identity=%s: judged spam: held in the "
+		    "MTA's hold queue (spam.on_message = hold)", qid_or_dash(m),
+		    m->mctx_idlog);
+		return SMFIS_CONTINUE;
+	case CONF_SPAM_REJECT:
+		milt_log(LOG_INFO, "%s: identity=%s: judged spam: refused with "
+		    "550 %s (spam.on_message = reject)", qid_or_dash(m),
+		    m->mctx_idlog, MILT_SPAM_XCODE);
+		(void)smfi_setreply(ctx, "550", MILT_SPAM_XCODE, MILT_SPAM_TEXT);
+		return SMFIS_REJECT;
+	case CONF_SPAM_ACCEPT:
+		break;
+	}
+	return SMFIS_CONTINUE;
 }
 
 /* fill_facts - the restriction record of a crossing */
@@ -414,13 +521,14 @@ mlfi_eom(SMFICTX *ctx)
 	const char *what = "opening the database";
 	store_restriction r;
 	store_counts sc;
+	store_delta delta;
 	store_errkind_t kind;
 	pol_counts cur, after;
 	pol_crossing cr;
 	pol_verdict v;
 	store_t *s = NULL;
-	int64_t now = milt_now();
-	bool found = false;
+	int64_t now;
+	bool found = false, spam = false, refuse_spam;
 
 	if (c == NULL || !c->cctx_msg.mctx_outbound)
 		return SMFIS_CONTINUE;
@@ -434,6 +542,11 @@ mlfi_eom(SMFICTX *ctx)
 		    m->mctx_n_bad, m->mctx_bad_rcpt);
 		return tempfail(ctx, "4.1.3", "Bad recipient address syntax");
 	}
+	/* Before any database lock: spamd may take up to spam.timeout_ms. */
+	if (m->mctx_spam_on)
+		spam = milt_spam_verdict(&m->mctx_spam, c->cctx_conf->mc_conf,
+		    qid_or_dash(m), m->mctx_idlog) == POL_SPAM_SPAM;
+	now = milt_now();
 
 	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
 		goto failed;
@@ -466,12 +579,11 @@ mlfi_eom(SMFICTX *ctx)
 	cur.pc_int_hour = sc.sc_int_hour;
 	cur.pc_ext_hour = sc.sc_ext_hour;
 	cur.pc_day = sc.sc_day;
-	after.pc_int_hour = pol_sat_add(cur.pc_int_hour, m->mctx_n_int);
-	after.pc_ext_hour = pol_sat_add(cur.pc_ext_hour, m->mctx_n_ext);
-	after.pc_day = pol_sat_add(cur.pc_day,
-	    pol_sat_add(m->mctx_n_int, m->mctx_n_ext));
+	cur.pc_spam_hour = sc.sc_spam_hour;
+	cur.pc_spam_day = sc.sc_spam_day;
 
-	v = pol_decide(&m->mctx_policy, &cur, m->mctx_n_int, m->mctx_n_ext, &cr);
+	v = pol_decide(&m->mctx_policy, &cur, m->mctx_n_int, m->mctx_n_ext,
+	    spam, &cr);
 	if (v == POL_VERDICT_RESTRICT) {
 		/* Committed before the reply that announces it. */
 		fill_facts(&r, c, &cr, now);
@@ -490,9 +602,21 @@ mlfi_eom(SMFICTX *ctx)
 		return reply_refused(ctx, c->cctx_conf);
 	}
 
-	if (store_counts_add(s, m->mctx_identity, pol_bucket(now), m->mctx_n_int,
-	    m->mctx_n_ext, pol_window_start(now, POL_DAY_BUCKETS), err,
-	    sizeof(err)) != 0)
+	/* A spam message refused by spam.on_message = reject counts as spam
+	 * but reached nobody: its recipients do not count. */
+	refuse_spam = spam &&
+	    conf_spam_on_message(c->cctx_conf->mc_conf) == CONF_SPAM_REJECT;
+	delta.sd_int = refuse_spam ? 0 : m->mctx_n_int;
+	delta.sd_ext = refuse_spam ? 0 : m->mctx_n_ext;
+	delta.sd_spam = spam ? 1 : 0;
+	after.pc_int_hour = pol_sat_add(cur.pc_int_hour, delta.sd_int);
+	after.pc_ext_hour = pol_sat_add(cur.pc_ext_hour, delta.sd_ext);
+	after.pc_day = pol_sat_add(cur.pc_day,
+	    pol_sat_add(delta.sd_int, delta.sd_ext));
+	after.pc_spam_hour = pol_sat_add(cur.pc_spam_hour, delta.sd_spam);
+	after.pc_spam_day = pol_sat_add(cur.pc_spam_day, delta.sd_spam);
+	if (store_counts_add(s, m->mctx_identity, pol_bucket(now), &delta,
+	    pol_window_start(now, POL_DAY_BUCKETS), err, sizeof(err)) != 0)
 		goto failed;
 	if (v == POL_VERDICT_ALERT) {
 		fill_facts(&r, c, &cr, now);
@@ -506,12 +630,13 @@ mlfi_eom(SMFICTX *ctx)
 	milt_pool_put(s, true);
 	if (v == POL_VERDICT_ALERT)
 		queue_alert(c, &r, MILT_ALERT_CROSSED);
-	log_counts(LOG_INFO, c, &after, "accepted");
+	log_counts(LOG_INFO, c, &after, refuse_spam ? "refused as spam" :
+	    "accepted");
 	if (v == POL_VERDICT_ALERT)
 		milt_log(LOG_WARNING, "%s: identity=%s client=%s: limit crossed: "
 		    "%s; action alert, message accepted", qid_or_dash(m),
 		    m->mctx_idlog, c->cctx_client, r.sr_reason);
-	return SMFIS_CONTINUE;
+	return spam ? spam_answer(ctx, c) : SMFIS_CONTINUE;
 
 failed:
 	if (s != NULL) {
@@ -572,7 +697,7 @@ mlfi_abort(SMFICTX *ctx)
 	milt_conn *c = conn_of(ctx);
 
 	if (c != NULL) {
-		memset(&c->cctx_msg, 0, sizeof(c->cctx_msg));
+		msg_reset(&c->cctx_msg);
 		milt_inflight_end(&c->cctx_inflight);
 	}
 	return SMFIS_CONTINUE;
@@ -585,6 +710,7 @@ mlfi_close(SMFICTX *ctx)
 	milt_conn *c = conn_of(ctx);
 
 	if (c != NULL) {
+		msg_reset(&c->cctx_msg);
 		milt_inflight_end(&c->cctx_inflight);
 		milt_conf_release(c->cctx_conf);
 		free(c);
@@ -593,34 +719,54 @@ mlfi_close(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
-/* mlfi_negotiate - ask only for the stages we use: less traffic per
- * message, for the MTA and for us */
+/*
+ * mlfi_negotiate - ask only for the stages we use: less traffic per
+ * message, for the MTA and for us.  Headers only with spam checking on,
+ * bodies only with spamd, neither answered one by one where the MTA
+ * allows it.  The connection context is made here, so the configuration
+ * that decided the protocol is the one the connection uses.
+ */
 static sfsistat
 mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	unsigned long want = SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH |
-	    SMFIP_NOBODY | SMFIP_NOUNKNOWN;
+	unsigned long want = SMFIP_NOHELO | SMFIP_NOEOH | SMFIP_NOUNKNOWN;
+	const conf_t *conf;
+	milt_conn *c;
 
-	(void)ctx;
-	(void)f0;
 	(void)f2;
 	(void)f3;
-	*pf0 = 0;			/* no actions: we never modify mail */
+	if ((c = conn_of(ctx)) == NULL && (c = conn_new(ctx)) == NULL)
+		return SMFIS_TEMPFAIL;
+	conf = c->cctx_conf->mc_conf;
+	*pf0 = 0;			/* we never modify mail */
+	if (!conf_spam_enabled(conf))
+		want |= SMFIP_NOHDRS | SMFIP_NOBODY;
+	else {
+		want |= SMFIP_NR_HDR;
+		want |= conf_spam_spamd(conf) != NULL ? SMFIP_NR_BODY :
+		    SMFIP_NOBODY;
+		/* spam.on_message = "hold" quarantines */
+		*pf0 = SMFIF_QUARANTINE & f0;
+	}
 	*pf1 = want & f1;		/* only what the MTA offers */
 	*pf2 = 0;
 	*pf3 = 0;
+	c->cctx_nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+	c->cctx_nr_body = (*pf1 & SMFIP_NR_BODY) != 0;
 	return SMFIS_CONTINUE;
 }
 
 static struct smfiDesc milt_desc = {
 	.xxfi_name = "sendguard",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_NONE,
+	.xxfi_flags = SMFIF_QUARANTINE,	/* negotiated only for spam */
 	.xxfi_connect = mlfi_connect_open,
 	.xxfi_envfrom = mlfi_envfrom_open,
 	.xxfi_envrcpt = mlfi_envrcpt,
+	.xxfi_header = mlfi_header,
+	.xxfi_body = mlfi_body,
 	.xxfi_eom = mlfi_eom_done,
 	.xxfi_abort = mlfi_abort,
 	.xxfi_close = mlfi_close,

@@ -5,7 +5,9 @@
  * includes one bucket more than the window, so it is never below the true
  * count of any exact window ending now.  That is what makes a limit a hard
  * cap: a message is accepted only if the counted total plus its recipients
- * stays within the limit.  Counters saturate instead of wrapping.
+ * stays within the limit.  Spam limits count spam-judged messages and are
+ * "reached" rather than exceeded: the message that brings the count to the
+ * limit is the one refused.  Counters saturate instead of wrapping.
  *
  * Pure functions: "now" is a parameter.  Reentrant.
  */
@@ -37,7 +39,7 @@ pol_sat_add(uint32_t a, uint32_t n)
 
 pol_verdict
 pol_decide(const pol_effective *eff, const pol_counts *cur, uint32_t n_int,
-    uint32_t n_ext, pol_crossing *cross)
+    uint32_t n_ext, bool spam, pol_crossing *cross)
 {
 	uint32_t before[POL_LIM_COUNT], added[POL_LIM_COUNT];
 	int id;
@@ -51,16 +53,25 @@ pol_decide(const pol_effective *eff, const pol_counts *cur, uint32_t n_int,
 	added[POL_LIM_INT_HOUR] = n_int;
 	before[POL_LIM_DAY] = cur->pc_day;
 	added[POL_LIM_DAY] = pol_sat_add(n_int, n_ext);
+	before[POL_LIM_SPAM_HOUR] = cur->pc_spam_hour;
+	added[POL_LIM_SPAM_HOUR] = spam ? 1 : 0;
+	before[POL_LIM_SPAM_DAY] = cur->pc_spam_day;
+	added[POL_LIM_SPAM_DAY] = spam ? 1 : 0;
 
 	for (id = 0; id < POL_LIM_COUNT; id++) {
 		uint32_t limit = eff->pe_limits.lim_value[id];
 		uint32_t after = pol_sat_add(before[id], added[id]);
+		/* A spam limit is "reached", a recipient limit "exceeded":
+		 * compare the spam counts one lower. */
+		uint32_t over = pol_limit_is_spam((pol_limit_id)id) ? 1 : 0;
 
 		/* A message that adds nothing to a window cannot cross it. */
-		if (limit == 0 || added[id] == 0 || after <= limit)
+		if (limit == 0 || added[id] == 0 ||
+		    pol_sat_add(after, over) <= limit)
 			continue;
 		/* Alert once per crossing, not for every message beyond. */
-		if (eff->pe_action == POL_ACT_ALERT && before[id] > limit)
+		if (eff->pe_action == POL_ACT_ALERT &&
+		    pol_sat_add(before[id], over) > limit)
 			continue;
 		cross->pcr_limit = (pol_limit_id)id;
 		cross->pcr_value = limit;
@@ -91,10 +102,20 @@ pol_limit_name(pol_limit_id id)
 		return "internal_recipients_per_hour";
 	case POL_LIM_DAY:
 		return "recipients_per_day";
+	case POL_LIM_SPAM_HOUR:
+		return "spam_messages_per_hour";
+	case POL_LIM_SPAM_DAY:
+		return "spam_messages_per_day";
 	case POL_LIM_COUNT:
 		break;
 	}
 	return "unknown_limit";
+}
+
+bool
+pol_limit_is_spam(pol_limit_id id)
+{
+	return id == POL_LIM_SPAM_HOUR || id == POL_LIM_SPAM_DAY;
 }
 
 const char *
@@ -117,7 +138,12 @@ pol_reason(const pol_crossing *cross, char *out, size_t outlen)
 	if (outlen == 0)
 		return;
 	/* snprintf truncates and terminates; a short reason is still useful. */
-	(void)snprintf(out, outlen, "%s %u exceeded: %u recipients",
-	    pol_limit_name(cross->pcr_limit), cross->pcr_value,
-	    cross->pcr_count);
+	if (pol_limit_is_spam(cross->pcr_limit))
+		(void)snprintf(out, outlen, "%s %u reached: %u spam messages",
+		    pol_limit_name(cross->pcr_limit), cross->pcr_value,
+		    cross->pcr_count);
+	else
+		(void)snprintf(out, outlen, "%s %u exceeded: %u recipients",
+		    pol_limit_name(cross->pcr_limit), cross->pcr_value,
+		    cross->pcr_count);
 }

@@ -30,6 +30,8 @@ typedef enum {
 	POL_LIM_EXT_HOUR = 0,		/* external_recipients_per_hour */
 	POL_LIM_INT_HOUR,		/* internal_recipients_per_hour */
 	POL_LIM_DAY,			/* recipients_per_day */
+	POL_LIM_SPAM_HOUR,		/* spam_messages_per_hour */
+	POL_LIM_SPAM_DAY,		/* spam_messages_per_day */
 	POL_LIM_COUNT
 } pol_limit_id;
 
@@ -186,6 +188,8 @@ typedef struct pol_counts {
 	uint32_t	pc_int_hour;	/* internal recipients, last hour */
 	uint32_t	pc_ext_hour;	/* external recipients, last hour */
 	uint32_t	pc_day;		/* all recipients, last day */
+	uint32_t	pc_spam_hour;	/* spam-judged messages, last hour */
+	uint32_t	pc_spam_day;	/* spam-judged messages, last day */
 } pol_counts;
 
 /* pol_sat_add - a + n, saturating at UINT32_MAX (counters never wrap). */
@@ -206,14 +210,19 @@ typedef struct pol_crossing {
 
 /*
  * pol_decide - the verdict for a message of n_int internal and n_ext
- * external recipients from a sender with counts cur.  A limit is crossed
- * when the count with this message would exceed it.  On a crossing, *cross
- * names the first limit crossed (in pol_limit_id order).  An alert verdict
- * is only given for the message that crosses (once per crossing): a sender
- * already over a limit whose action is alert gets POL_VERDICT_ACCEPT.
+ * external recipients, judged as spam or not, from a sender with counts
+ * cur.  A recipient limit is crossed when the count with this message
+ * would exceed it; a spam limit when the count of spam messages with this
+ * one would reach it (spam_messages_per_day = 10: the tenth spam message
+ * in the window restricts, so at most 9 get through).  Either way the
+ * crossing message is the one refused.  On a crossing, *cross names the
+ * first limit crossed (in pol_limit_id order).  An alert verdict is only
+ * given for the message that crosses (once per crossing): a sender
+ * already over (or at) a limit whose action is alert gets
+ * POL_VERDICT_ACCEPT.
  */
 pol_verdict	pol_decide(const pol_effective *eff, const pol_counts *cur,
-    uint32_t n_int, uint32_t n_ext, pol_crossing *cross);
+    uint32_t n_int, uint32_t n_ext, bool spam, pol_crossing *cross);
 
 /*
  * pol_expiry - when a restriction made at now with action expires.
@@ -228,9 +237,13 @@ const char     *pol_limit_name(pol_limit_id id);
 /* pol_action_name - the configuration name of an action. */
 const char     *pol_action_name(pol_action action);
 
+/* pol_limit_is_spam - is id one of the spam limits? */
+bool		pol_limit_is_spam(pol_limit_id id);
+
 /*
  * pol_reason - the human text of a crossing, e.g.
- * "external_recipients_per_hour 500 exceeded: 501 recipients".  Truncates safely.
+ * "external_recipients_per_hour 500 exceeded: 501 recipients" or
+ * "spam_messages_per_day 10 reached: 10 spam messages".  Truncates safely.
  */
 void		pol_reason(const pol_crossing *cross, char *out, size_t outlen);
 

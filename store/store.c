@@ -102,14 +102,17 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " coalesce(sum(CASE WHEN bucket >= ?2 THEN internal END), 0),"
 	    " coalesce(sum(CASE WHEN bucket >= ?2 THEN external END), 0),"
 	    " coalesce(sum(CASE WHEN bucket >= ?3"
-	    "  THEN internal + external END), 0)"
+	    "  THEN internal + external END), 0),"
+	    " coalesce(sum(CASE WHEN bucket >= ?2 THEN spam END), 0),"
+	    " coalesce(sum(CASE WHEN bucket >= ?3 THEN spam END), 0)"
 	    " FROM counters WHERE identity = ?1 AND bucket >= ?4",
 	[S_COUNTS_ADD] =
-	    "INSERT INTO counters (identity, bucket, internal, external)"
-	    " VALUES (?1, ?2, ?3, ?4)"
+	    "INSERT INTO counters (identity, bucket, internal, external, spam)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)"
 	    " ON CONFLICT (identity, bucket) DO UPDATE SET"
 	    " internal = min(internal + excluded.internal, 4294967295),"
-	    " external = min(external + excluded.external, 4294967295)",
+	    " external = min(external + excluded.external, 4294967295),"
+	    " spam = min(spam + excluded.spam, 4294967295)",
 	[S_COUNTS_PRUNE_ID] =
 	    "DELETE FROM counters WHERE identity = ?1 AND bucket < ?2",
 	[S_COUNTS_DEL_ID] =

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION	1	/* PRAGMA user_version */
+#define STORE_SCHEMA_VERSION	2	/* PRAGMA user_version */
 
 typedef struct store store_t;
 
@@ -81,7 +81,16 @@ typedef struct store_counts {
 	uint32_t	sc_int_hour;
 	uint32_t	sc_ext_hour;
 	uint32_t	sc_day;		/* internal + external */
+	uint32_t	sc_spam_hour;	/* spam-judged messages (schema 2) */
+	uint32_t	sc_spam_day;
 } store_counts;
+
+/* What one message adds to its sender's bucket. */
+typedef struct store_delta {
+	uint32_t	sd_int;		/* internal recipients */
+	uint32_t	sd_ext;		/* external recipients */
+	uint32_t	sd_spam;	/* 1 if the message was judged spam */
+} store_delta;
 
 /*
  * store_open - open (and with so_create, create) the database at path, in
@@ -151,18 +160,20 @@ int		store_expire(store_t *st, const char *identity, int64_t now,
 
 /*
  * store_counts_get - sum identity's counters from bucket hour_from (hour
- * counts) and day_from (day count) on, saturating at UINT32_MAX.
+ * counts: sc_int_hour, sc_ext_hour, sc_spam_hour) and day_from (sc_day,
+ * sc_spam_day) on, saturating at UINT32_MAX.
  */
 int		store_counts_get(store_t *st, const char *identity,
     int64_t hour_from, int64_t day_from, store_counts *out,
     char *err, size_t errlen);
 
 /*
- * store_counts_add - add n_int / n_ext recipients to identity's bucket, and
- * drop that identity's buckets before prune_before.
+ * store_counts_add - add d (recipients and spam messages) to identity's
+ * bucket, and drop that identity's buckets before prune_before.  Adding
+ * all zeros creates no row.
  */
 int		store_counts_add(store_t *st, const char *identity,
-    int64_t bucket, uint32_t n_int, uint32_t n_ext, int64_t prune_before,
+    int64_t bucket, const store_delta *d, int64_t prune_before,
     char *err, size_t errlen);
 
 /* store_counts_prune - drop every counter bucket before before, at most max

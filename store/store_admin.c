@@ -165,9 +165,11 @@ store_usage_top(store_t *st, int64_t hour_from, int64_t day_from,
 	    " coalesce(sum(CASE WHEN bucket >= ?1 THEN internal END), 0) AS ih,"
 	    " coalesce(sum(CASE WHEN bucket >= ?1 THEN external END), 0) AS eh,"
 	    " coalesce(sum(CASE WHEN bucket >= ?2"
-	    "  THEN internal + external END), 0) AS d"
+	    "  THEN internal + external END), 0) AS d,"
+	    " coalesce(sum(CASE WHEN bucket >= ?1 THEN spam END), 0) AS sh,"
+	    " coalesce(sum(CASE WHEN bucket >= ?2 THEN spam END), 0) AS sd"
 	    " FROM counters WHERE bucket >= ?3 GROUP BY identity"
-	    " ORDER BY d DESC, eh DESC, ih DESC, identity LIMIT ?4";
+	    " ORDER BY d DESC, eh DESC, ih DESC, sd DESC, identity LIMIT ?4";
 	struct store_binder b;
 	store_usage *u;
 	sqlite3_stmt *s;
@@ -194,6 +196,10 @@ store_usage_top(store_t *st, int64_t hour_from, int64_t day_from,
 		    store_clamp_u32(sqlite3_column_int64(s, 2));
 		u->su_counts.sc_day =
 		    store_clamp_u32(sqlite3_column_int64(s, 3));
+		u->su_counts.sc_spam_hour =
+		    store_clamp_u32(sqlite3_column_int64(s, 4));
+		u->su_counts.sc_spam_day =
+		    store_clamp_u32(sqlite3_column_int64(s, 5));
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		*n = 0;

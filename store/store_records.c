@@ -352,6 +352,8 @@ store_counts_get(store_t *st, const char *identity, int64_t hour_from,
 	out->sc_int_hour = store_clamp_u32(sqlite3_column_int64(s, 0));
 	out->sc_ext_hour = store_clamp_u32(sqlite3_column_int64(s, 1));
 	out->sc_day = store_clamp_u32(sqlite3_column_int64(s, 2));
+	out->sc_spam_hour = store_clamp_u32(sqlite3_column_int64(s, 3));
+	out->sc_spam_day = store_clamp_u32(sqlite3_column_int64(s, 4));
 	ret = 0;
 out:
 	store_done(s);
@@ -360,27 +362,28 @@ out:
 
 int
 store_counts_add(store_t *st, const char *identity, int64_t bucket,
-    uint32_t n_int, uint32_t n_ext, int64_t prune_before, char *err,
-    size_t errlen)
+    const store_delta *d, int64_t prune_before, char *err, size_t errlen)
 {
 	struct store_binder b;
 	bool own;
 	int rc = -1;
 
 	st->st_errkind = STORE_ERR_NONE;
-	if (identity == NULL || identity[0] == '\0')
-		return store_misuse(st, "counts add: no identity", err, errlen);
+	if (identity == NULL || identity[0] == '\0' || d == NULL)
+		return store_misuse(st, "counts add: no identity or no counts",
+		    err, errlen);
 	if (store_op_begin(st, &own, err, errlen) != 0)
 		return -1;
 
 	/* adding nothing must not create a row */
-	if (n_int != 0 || n_ext != 0) {
+	if (d->sd_int != 0 || d->sd_ext != 0 || d->sd_spam != 0) {
 		b = (struct store_binder){ st->st_stmt[S_COUNTS_ADD],
 		    SQLITE_OK };
 		store_bind_text(&b, 1, identity, SIZE_MAX);
 		store_bind_int(&b, 2, bucket);
-		store_bind_int(&b, 3, n_int);
-		store_bind_int(&b, 4, n_ext);
+		store_bind_int(&b, 3, d->sd_int);
+		store_bind_int(&b, 4, d->sd_ext);
+		store_bind_int(&b, 5, d->sd_spam);
 		if (store_bind_check(st, &b, "counts add", err, errlen) != 0 ||
 		    store_run(st, S_COUNTS_ADD, "counts add", err, errlen) != 0)
 			goto out;

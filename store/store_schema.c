@@ -67,6 +67,9 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"  PRIMARY KEY (identity, bucket)\n"
 	") WITHOUT ROWID;\n"
 	"CREATE INDEX counters_bucket ON counters (bucket);\n",
+	/* 1 -> 2: spam-judged messages per bucket (additive: a version 1
+	 * process keeps working, it just never writes the column) */
+	"ALTER TABLE counters ADD COLUMN spam INTEGER NOT NULL DEFAULT 0;\n",
 };
 
 /* What the header and catalogue say about a database file. */
@@ -230,7 +233,7 @@ migrate(sqlite3 *db, const char *path, bool create, store_errkind_t *kind,
 	for (v = di.di_version; v < STORE_SCHEMA_VERSION; v++) {
 		rc = sqlite3_exec(db, migrations[v], NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
-			char what[64];
+			char what[96];
 
 			snprintf(what, sizeof(what), "schema update from "
 			    "version %" PRId64 " to %" PRId64, v, v + 1);

@@ -46,6 +46,12 @@ same_conf(const conf_t *a, const conf_t *b)
 	    conf_log_facility(a) != conf_log_facility(b) ||
 	    strcmp(conf_log_facility_name(a), conf_log_facility_name(b)) != 0)
 		return false;
+	if (conf_spam_rules(a)->pss_nrules != conf_spam_rules(b)->pss_nrules ||
+	    (conf_spam_spamd(a) == NULL) != (conf_spam_spamd(b) == NULL) ||
+	    conf_spam_timeout_ms(a) != conf_spam_timeout_ms(b) ||
+	    conf_spam_max_size(a) != conf_spam_max_size(b) ||
+	    conf_spam_on_message(a) != conf_spam_on_message(b))
+		return false;
 	if (strcmp(ra->cr_code, rb->cr_code) != 0 ||
 	    strcmp(ra->cr_xcode, rb->cr_xcode) != 0 ||
 	    ra->cr_nlines != rb->cr_nlines)
@@ -114,6 +120,17 @@ test_defaults_are_the_documented_values(void)
 	T_INTEQ(ps->ps_action, POL_ACT_BLOCK_UNTIL_TOMORROW,
 	    "defaults: action");
 	T_INTEQ(ps->ps_nrules, 0, "defaults: no policies");
+	T_INTEQ(ps->ps_limits.lim_value[POL_LIM_SPAM_HOUR], 0,
+	    "defaults: spam_messages_per_hour 0 (off)");
+	T_INTEQ(ps->ps_limits.lim_value[POL_LIM_SPAM_DAY], 10,
+	    "defaults: spam_messages_per_day 10");
+	T_INTEQ(conf_spam_rules(c)->pss_nrules, 0, "defaults: no spam.headers");
+	T_OK(conf_spam_spamd(c) == NULL, "defaults: no spamd");
+	T_OK(!conf_spam_enabled(c), "defaults: spam checking is off");
+	T_INTEQ(conf_spam_timeout_ms(c), 2000, "defaults: spam.timeout_ms");
+	T_INTEQ(conf_spam_max_size(c), 524288, "defaults: spam.max_size");
+	T_INTEQ(conf_spam_on_message(c), CONF_SPAM_ACCEPT,
+	    "defaults: spam.on_message accept");
 	T_STREQ(r->cr_code, "550", "defaults: reply.code");
 	T_STREQ(r->cr_xcode, "5.1.8", "defaults: reply.xcode");
 	T_INTEQ(r->cr_nlines, 2, "defaults: reply.text has two lines");
@@ -260,6 +277,78 @@ test_full_fixture_sets_every_key(void)
 	    "rule 3: its own internal_recipients_per_hour");
 	T_INTEQ(r->pr_limits.lim_value[POL_LIM_DAY], 100,
 	    "rule 3: inherits recipients_per_day");
+	conf_free(c);
+}
+
+static void
+test_spam_fixture_sets_every_spam_key(void)
+{
+	char err[512] = "";
+	conf_t *c = conf_load(FIX "spam.conf", err, sizeof(err));
+	const pol_spam_set *ss;
+	const conf_spamd *sd;
+	const pol_set *ps;
+	pol_effective eff;
+
+	if (!T_OK(c != NULL, "spam.conf loads"))
+		printf("#   %s\n", t_vis(err));
+	if (c == NULL)
+		return;
+	ss = conf_spam_rules(c);
+	ps = conf_policy(c);
+	T_OK(conf_spam_enabled(c), "spam: checking is on");
+	T_INTEQ(ss->pss_nrules, 5, "spam: five rules");
+	if (ss->pss_nrules == 5) {
+		T_INTEQ(ss->pss_rules[0].psr_kind, POL_SR_RSPAMD,
+		    "spam: rule 1 is the rspamd preset");
+		T_INTEQ(ss->pss_rules[1].psr_kind, POL_SR_REGEX,
+		    "spam: rule 2 is a regex rule");
+		T_STREQ(ss->pss_rules[1].psr_header, "X-Acme-Verdict",
+		    "spam: on its header");
+		T_INTEQ(ss->pss_rules[1].psr_line, 5, "spam: rule 2's line");
+		T_INTEQ(ss->pss_rules[2].psr_kind, POL_SR_SPAMASSASSIN,
+		    "spam: rule 3 is the SpamAssassin preset");
+		T_INTEQ(ss->pss_rules[3].psr_kind, POL_SR_SCORE,
+		    "spam: rule 4 is a score rule");
+		T_OK(ss->pss_rules[3].psr_threshold == 6.5,
+		    "spam: with a float threshold");
+		T_OK(ss->pss_rules[4].psr_threshold == 4.0,
+		    "spam: an integer threshold is a number too");
+	}
+	T_INTEQ(ss->pss_nheaders, 8, "spam: eight distinct headers read");
+	sd = conf_spam_spamd(c);
+	T_OK(sd != NULL && !sd->cs_unix && sd->cs_family == POL_NET_IPV4 &&
+	    sd->cs_port == 7830 && sd->cs_addr[0] == 127 && sd->cs_addr[3] == 1,
+	    "spam: spamd inet:7830@127.0.0.1 is parsed");
+	T_INTEQ(conf_spam_timeout_ms(c), 1500, "spam: timeout_ms");
+	T_INTEQ(conf_spam_max_size(c), 100000, "spam: max_size");
+	T_INTEQ(conf_spam_on_message(c), CONF_SPAM_HOLD, "spam: on_message");
+	T_INTEQ(ps->ps_limits.lim_value[POL_LIM_SPAM_HOUR], 3,
+	    "spam: spam_messages_per_hour");
+	T_INTEQ(ps->ps_limits.lim_value[POL_LIM_SPAM_DAY], 20,
+	    "spam: spam_messages_per_day");
+	pol_resolve(ps, "bulk@example.com", false, &eff);
+	T_OK(eff.pe_limits.lim_value[POL_LIM_SPAM_DAY] == 0 &&
+	    eff.pe_limits.lim_value[POL_LIM_SPAM_HOUR] == 3,
+	    "spam: a policy turns the day limit off and inherits the hour's");
+	pol_resolve(ps, "x@example.org", false, &eff);
+	T_OK(eff.pe_limits.lim_value[POL_LIM_SPAM_HOUR] == 1 &&
+	    eff.pe_limits.lim_value[POL_LIM_SPAM_DAY] == 20,
+	    "spam: a policy's own hour limit, the global day limit");
+	conf_free(c);
+
+	c = conf_load(FIX "spam_unix.conf", err, sizeof(err));
+	if (!T_OK(c != NULL, "spam_unix.conf loads"))
+		printf("#   %s\n", t_vis(err));
+	if (c == NULL)
+		return;
+	sd = conf_spam_spamd(c);
+	T_OK(sd != NULL && sd->cs_unix &&
+	    strcmp(sd->cs_path, "/run/spamd.sock") == 0,
+	    "spam: spamd unix:/run/spamd.sock");
+	T_OK(conf_spam_enabled(c), "spam: spamd alone turns checking on");
+	T_INTEQ(conf_spam_on_message(c), CONF_SPAM_REJECT,
+	    "spam: on_message reject");
 	conf_free(c);
 }
 
@@ -526,6 +615,58 @@ static const struct {
 	{ "bad_local_domain", ":1: local_domains[2]: \"bad..example.com\" is "
 	  "not a domain (letters, digits, '-', labels of 1..63, a leading '.' "
 	  "for subdomains)" },
+	{ "spam_bad_header_name",
+	  ":1: spam.headers[1].header: \"X Spam\" is not a header name "
+	  "(1..79 printable ASCII characters, no ':' or space)" },
+	{ "spam_bad_on_message",
+	  ":1: spam.on_message: \"drop\" is not one of: accept, hold, reject" },
+	{ "spam_bad_preset",
+	  ":1: spam.headers[1]: \"spamassasin\" is not a preset "
+	  "(spamassassin, rspamd)" },
+	{ "spam_bad_regex",
+	  ":2: spam.headers[1].regex: \"(unclosed\": Unmatched ( or \\(" },
+	{ "spam_bad_spamd",
+	  ":1: spam.spamd: \"tcp:783@127.0.0.1\": want unix:/path, "
+	  "inet:PORT@ADDRESS or inet6:PORT@ADDRESS" },
+	{ "spam_headers_int_element",
+	  ":1: spam.headers[1]: must be a preset name or a group { "
+	  "header = \"...\"; regex = \"...\"; }" },
+	{ "spam_headers_not_list",
+	  ":1: spam.headers: must be a list: ( ... )" },
+	{ "spam_limit_out_of_range",
+	  ":2: limits.spam_messages_per_day: 1000001 is out of range (0..1000000)" },
+	{ "spam_max_size_small",
+	  ":1: spam.max_size: 100 is out of range (1024..67108864)" },
+	{ "spam_policy_limit_negative",
+	  ":2: policies[1].limits.spam_messages_per_hour: -1 is out of "
+	  "range (0..1000000)" },
+	{ "spam_rule_both",
+	  ":2: spam.headers[1].threshold: a rule has regex or threshold, not both" },
+	{ "spam_rule_no_header",
+	  ":2: spam.headers[2].header: is required" },
+	{ "spam_rule_unknown_key",
+	  ":1: spam.headers[1].regx: unknown key" },
+	{ "spam_rule_without_test",
+	  ":1: spam.headers[1]: a custom rule needs regex or threshold" },
+	{ "spam_spamd_hostname",
+	  ":1: spam.spamd: \"inet:783@localhost\": the address must be a "
+	  "numeric IPv4 address (nothing is looked up)" },
+	{ "spam_spamd_port",
+	  ":1: spam.spamd: \"inet:0@127.0.0.1\": want PORT@ADDRESS, the "
+	  "port a number 1..65535" },
+	{ "spam_spamd_relative",
+	  ":1: spam.spamd: \"unix:spamd.sock\": want an absolute path of "
+	  "at most 107 bytes after \"unix:\"" },
+	{ "spam_threshold_range",
+	  ":1: spam.headers[1].threshold: 1e+07 is out of range (-1000000..1000000)" },
+	{ "spam_threshold_string",
+	  ":1: spam.headers[1].threshold: must be a number" },
+	{ "spam_timeout_zero",
+	  ":1: spam.timeout_ms: 0 is out of range (1..60000)" },
+	{ "spam_too_many_rules",
+	  ":1: spam.headers: must hold 0..16 entries, not 17" },
+	{ "spam_unknown_key",
+	  ":1: spam.heders: unknown key" },
 	{ "local_domain_trailing_dot", ":1: local_domains[1]: "
 	  "\"example.com.\" is not a domain (letters, digits, '-', labels of "
 	  "1..63, a leading '.' for subdomains)" },
@@ -713,6 +854,7 @@ main(int argc, char **argv)
 	test_empty_file_equals_defaults();
 	test_full_fixture_sets_every_key();
 	test_policies_resolve_through_the_loaded_set();
+	test_spam_fixture_sets_every_spam_key();
 	test_policy_patterns_are_normalised_like_identities();
 	test_xcode_default_follows_reply_code_class();
 	test_include_is_relative_to_the_file();

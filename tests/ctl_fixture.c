@@ -5,7 +5,7 @@
  *
  *   ctl_fixture DB create
  *   ctl_fixture DB restrict IDENTITY LIMIT VALUE COUNT CREATED EXPIRES CLIENT QID
- *   ctl_fixture DB count IDENTITY TIME INTERNAL EXTERNAL
+ *   ctl_fixture DB count IDENTITY TIME INTERNAL EXTERNAL [SPAM]
  *   ctl_fixture DB event KIND IDENTITY AT ACTOR REASON
  *
  * Times are seconds since the epoch; EXPIRES "-" is until cleared; CLIENT
@@ -66,10 +66,12 @@ main(int argc, char **argv)
 		snprintf(r.sr_actor, sizeof(r.sr_actor), "sendguard");
 		rc = store_restriction_put(st, &r, STORE_EV_RESTRICTED, err,
 		    sizeof(err));
-	} else if (strcmp(argv[2], "count") == 0 && argc == 7) {
-		rc = store_counts_add(st, argv[3], num(argv[4]) / 60,
-		    (uint32_t)num(argv[5]), (uint32_t)num(argv[6]), 0, err,
-		    sizeof(err));
+	} else if (strcmp(argv[2], "count") == 0 && (argc == 7 || argc == 8)) {
+		store_delta d = { (uint32_t)num(argv[5]),
+		    (uint32_t)num(argv[6]), argc == 8 ? (uint32_t)num(argv[7]) : 0 };
+
+		rc = store_counts_add(st, argv[3], num(argv[4]) / 60, &d, 0,
+		    err, sizeof(err));
 	} else if (strcmp(argv[2], "event") == 0 && argc == 8) {
 		for (k = 0; strcmp(store_event_kind_name((store_event_kind)k),
 		    "unknown") != 0; k++)

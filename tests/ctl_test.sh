@@ -147,10 +147,10 @@ tap_check "not even switched to WAL" test ! -e "$DB-wal"
 rm -f "$DB" "$DIR/foreign.copy"
 
 "$FIX" "$DB" create
-sqlite3 "$DB" "PRAGMA user_version = 2;"
+sqlite3 "$DB" "PRAGMA user_version = 3;"
 run newer list
 status "a newer schema version is unavailable" 69
-tap_grep "saying so" "$DIR/newer.err" "schema version 2 is newer"
+tap_grep "saying so" "$DIR/newer.err" "schema version 3 is newer"
 rm -f "$DB" "$DB-wal" "$DB-shm"
 
 # --- an empty database --------------------------------------------------------
@@ -177,9 +177,9 @@ json "usage --json of an empty database is []" empty_usage '. == []'
 # dave: restricted, ran out a minute ago (not yet swept into history)
 "$FIX" "$DB" restrict dave@example.com recipients_per_day 10 11 \
     $((T0 - 7200)) $((T0 - 60)) - -
-"$FIX" "$DB" count alice@example.com $((T0 - 2700)) 1 3
+"$FIX" "$DB" count alice@example.com $((T0 - 2700)) 1 3 1
 "$FIX" "$DB" count bob@vip.example.com $((T0 - 600)) 5 2
-"$FIX" "$DB" count bob@vip.example.com $((T0 - 7200)) 40 0
+"$FIX" "$DB" count bob@vip.example.com $((T0 - 7200)) 40 0 2
 "$FIX" "$DB" count noreply@example.com $((T0 - 60)) 0 1
 
 run block_carol block Carol+News@Example.COM --reason "phishing \"Jörg\" says"
@@ -270,15 +270,15 @@ json "show --json: an exempt identity has no limits" show_noreply \
 run usage usage
 status "usage" 0
 tap_grep_re "usage: header with a column per limit" "$DIR/usage.out" \
-    '^IDENTITY +EXTERNAL/HOUR +INTERNAL/HOUR +ALL/DAY +STATUS$'
+    '^IDENTITY +EXTERNAL/HOUR +INTERNAL/HOUR +ALL/DAY +SPAM/HOUR +SPAM/DAY +STATUS$'
 _first=$(sed -n 2p "$DIR/usage.out" | cut -d' ' -f1)
 tap_eq "usage: the busiest sender first" "$_first" "bob@vip.example.com"
 tap_grep_re "usage: counts against each sender's own limits" \
-    "$DIR/usage.out" '^bob@vip\.example\.com +2 / 3 +5 / 1000 +47 / 50000 *$'
+    "$DIR/usage.out" '^bob@vip\.example\.com +2 / 3 +5 / 1000 +47 / 50000 +0 / - +2 / 10 *$'
 tap_grep_re "usage: a restricted sender is marked" "$DIR/usage.out" \
-    '^alice@example\.com +3 / 3 +1 / 1000 +4 / 10000 +restricted$'
+    '^alice@example\.com +3 / 3 +1 / 1000 +4 / 10000 +1 / - +1 / 10 +restricted$'
 tap_grep_re "usage: an exempt sender is marked, without limits" \
-    "$DIR/usage.out" '^noreply@example\.com +1 / - +0 / - +1 / - +exempt$'
+    "$DIR/usage.out" '^noreply@example\.com +1 / - +0 / - +1 / - +0 / - +0 / - +exempt$'
 if grep -q ' $' "$DIR/usage.out" "$DIR/list.out"; then
 	tap_fail "tables have no trailing blanks"
 else
@@ -293,6 +293,12 @@ json "usage IDENTITY --json: that identity" usage_one \
     'length == 1 and .[0].identity == "alice@example.com" and
 	.[0].restricted == true and
 	.[0].counts.external_recipients_per_hour.used == 3'
+json "usage IDENTITY --json: spam messages against the spam limits" usage_one \
+    '.[0].counts.spam_messages_per_hour == {"used": 1, "limit": null} and
+	.[0].counts.spam_messages_per_day == {"used": 1, "limit": 10}'
+json "usage --top 1 --json: spam of the day, outside the hour" usage_top \
+    '.[0].counts.spam_messages_per_hour.used == 0 and
+	.[0].counts.spam_messages_per_day.used == 2'
 run usage_none usage nobody@example.com --json
 json "usage of a sender with no mail: zeros" usage_none \
     '.[0].counts.recipients_per_day.used == 0'

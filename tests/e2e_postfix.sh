@@ -47,16 +47,6 @@ send_alice() {
 	    --from alice@example.com --to "$2"
 }
 
-REFUSAL=$(printf '<** %s\n<** %s' "$REPLY1" "$REPLY2")
-
-# expect_refusal WHAT FILE ERE - the reply to the client line ERE is
-# exactly the two-line refusal
-expect_refusal() {
-	tap_eq "$1" "$(reply_after "$2" "$3")" "$REFUSAL" ||
-	    transcript_diag "$2"
-}
-
-END_OF_DATA='^\.$'
 MAIL_FROM_ALICE='^MAIL FROM:<alice@example\.com>'
 
 # --- set-up -----------------------------------------------------------------

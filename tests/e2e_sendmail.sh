@@ -97,7 +97,6 @@ queue_id_of() {
 	    sed -n 's/^<-  250 2\.0\.0 \([0-9A-Za-z]*\) Message accepted.*/\1/p'
 }
 
-END_OF_DATA='^\.$'
 MAIL_FROM_ALICE='^MAIL FROM:<alice@example\.com>'
 QID_ERE='[0-9A-Za-z]{14}'
 

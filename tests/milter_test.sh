@@ -56,10 +56,14 @@ sg_stop() {
 	SG_PID=""
 }
 
-# lua SCRIPT - run one miltertest script, its TAP lines renumbered into ours
+# lua SCRIPT [-D NAME=VALUE...] - run one miltertest script, its TAP
+# lines renumbered into ours
 lua() {
-	miltertest -s "tests/milter/$1" -D SOCK="unix:$DIR/sg.sock" \
-	    -D DB="$DIR/sg.db" -D TAP="$PWD/tests/milter" >"$DIR/lua.out" 2>&1
+	_script=$1
+	shift
+	miltertest -s "tests/milter/$_script" -D SOCK="unix:$DIR/sg.sock" \
+	    -D DB="$DIR/sg.db" -D TAP="$PWD/tests/milter" "$@" \
+	    >"$DIR/lua.out" 2>&1
 	_rc=$?
 	while IFS= read -r _l; do
 		case "$_l" in
@@ -68,7 +72,7 @@ lua() {
 		*) echo "# $_l" ;;
 		esac
 	done <"$DIR/lua.out"
-	[ "$_rc" -eq 0 ] || tap_fail "miltertest $1 exited with status $_rc"
+	[ "$_rc" -eq 0 ] || tap_fail "miltertest $_script exited with status $_rc"
 }
 
 # --- start-up ---------------------------------------------------------------
@@ -192,6 +196,33 @@ printf '%s\n' 'reply = { code = "451"; xcode = "4.7.1";' \
     >>"$DIR/sg.conf"
 sg_start || tap_fail "sendguard starts with a 4xx reply"
 lua reply4xx.lua
+
+# --- spam verdicts from headers (tests/milter/spam.conf.in) ----------------
+
+# spam_conf ON_MESSAGE - the spam configuration on a fresh database
+spam_conf() {
+	rm -f "$DIR"/sg.db*
+	sed -e "s|@DIR@|$DIR|g" -e "s|@ON_MESSAGE@|$1|" \
+	    tests/milter/spam.conf.in >"$DIR/sg.conf"
+}
+
+sg_stop
+spam_conf accept
+sg_start || tap_fail "sendguard starts with spam header rules"
+lua spam.lua
+tap_grep_re "the log line carries the spam counts and the verdict's source" \
+    "$DIR/sg.log" \
+    'identity=spammer@example.com .*day 1/10000; spam hour 1/0, spam day 1/3; verdict spam by X-Spam-Flag \(rule at [^)]*sg.conf:18, score 7.10/5.00\): accepted'
+tap_grep "a malformed header is logged" "$DIR/sg.log" \
+    'identity=forger@example.com: ignored malformed header: X-Spam-Status: neither Yes nor No: "Maybe, score=lots"'
+tap_grep "the spam restriction is logged with its reason" "$DIR/sg.log" \
+    "restricted: spam_messages_per_day 3 reached: 3 spam messages"
+for _m in reject hold; do
+	sg_stop
+	spam_conf "$_m"
+	sg_start || tap_fail "sendguard starts with spam.on_message = $_m"
+	lua spam_onmsg.lua -D ON_MESSAGE="$_m"
+done
 
 sg_stop
 tap_check "the socket is removed at exit" test ! -e "$DIR/sg.sock"

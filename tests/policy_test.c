@@ -265,28 +265,28 @@ test_decide(void)
 		pol_limit_id lim;
 		uint32_t count;
 	} cases[] = {
-		{ "under every limit", POL_ACT_BLOCK, { 0, 0, 0 }, 1, 1,
+		{ "under every limit", POL_ACT_BLOCK, { 0, 0, 0, 0, 0 }, 1, 1,
 		  POL_VERDICT_ACCEPT, 0, 0 },
 		{ "reaching the external limit exactly is allowed", POL_ACT_BLOCK,
-		  { 0, 498, 498 }, 0, 2, POL_VERDICT_ACCEPT, 0, 0 },
+		  { 0, 498, 498, 0, 0 }, 0, 2, POL_VERDICT_ACCEPT, 0, 0 },
 		{ "one over the external limit restricts", POL_ACT_BLOCK,
-		  { 0, 499, 499 }, 0, 2, POL_VERDICT_RESTRICT, POL_LIM_EXT_HOUR, 501 },
+		  { 0, 499, 499, 0, 0 }, 0, 2, POL_VERDICT_RESTRICT, POL_LIM_EXT_HOUR, 501 },
 		{ "internal recipients do not count against external", POL_ACT_BLOCK,
-		  { 0, 500, 500 }, 10, 0, POL_VERDICT_ACCEPT, 0, 0 },
+		  { 0, 500, 500, 0, 0 }, 10, 0, POL_VERDICT_ACCEPT, 0, 0 },
 		{ "internal hour limit", POL_ACT_BLOCK_UNTIL_TOMORROW,
-		  { 1000, 0, 1000 }, 1, 0, POL_VERDICT_RESTRICT, POL_LIM_INT_HOUR, 1001 },
-		{ "day limit counts both kinds", POL_ACT_BLOCK, { 100, 100, 9990 },
+		  { 1000, 0, 1000, 0, 0 }, 1, 0, POL_VERDICT_RESTRICT, POL_LIM_INT_HOUR, 1001 },
+		{ "day limit counts both kinds", POL_ACT_BLOCK, { 100, 100, 9990, 0, 0 },
 		  6, 5, POL_VERDICT_RESTRICT, POL_LIM_DAY, 10001 },
 		{ "the first limit in order is reported", POL_ACT_BLOCK,
-		  { 1000, 500, 10000 }, 1, 1, POL_VERDICT_RESTRICT, POL_LIM_EXT_HOUR, 501 },
-		{ "alert on the crossing message", POL_ACT_ALERT, { 0, 500, 500 },
+		  { 1000, 500, 10000, 0, 0 }, 1, 1, POL_VERDICT_RESTRICT, POL_LIM_EXT_HOUR, 501 },
+		{ "alert on the crossing message", POL_ACT_ALERT, { 0, 500, 500, 0, 0 },
 		  0, 1, POL_VERDICT_ALERT, POL_LIM_EXT_HOUR, 501 },
 		{ "no second alert beyond the limit", POL_ACT_ALERT,
-		  { 0, 501, 501 }, 0, 1, POL_VERDICT_ACCEPT, 0, 0 },
-		{ "a huge message alone crosses", POL_ACT_BLOCK, { 0, 0, 0 }, 0,
+		  { 0, 501, 501, 0, 0 }, 0, 1, POL_VERDICT_ACCEPT, 0, 0 },
+		{ "a huge message alone crosses", POL_ACT_BLOCK, { 0, 0, 0, 0, 0 }, 0,
 		  UINT32_MAX, POL_VERDICT_RESTRICT, POL_LIM_EXT_HOUR, UINT32_MAX },
 		{ "an empty message crosses nothing", POL_ACT_BLOCK,
-		  { 5000, 5000, 50000 }, 0, 0, POL_VERDICT_ACCEPT, 0, 0 },
+		  { 5000, 5000, 50000, 0, 0 }, 0, 0, POL_VERDICT_ACCEPT, 0, 0 },
 	};
 	pol_effective eff = { .pe_limits = { { 500, 1000, 10000 } } };
 	size_t i;
@@ -297,7 +297,7 @@ test_decide(void)
 
 		eff.pe_action = cases[i].action;
 		v = pol_decide(&eff, &cases[i].cur, cases[i].n_int,
-		    cases[i].n_ext, &cr);
+		    cases[i].n_ext, false, &cr);
 		T_INTEQ(v, cases[i].want, "decide: %s", cases[i].what);
 		if (cases[i].want != POL_VERDICT_ACCEPT) {
 			T_INTEQ(cr.pcr_limit, cases[i].lim, "decide: %s: which limit",
@@ -311,15 +311,118 @@ test_decide(void)
 	{
 		pol_effective off = { .pe_limits = { { 0, 0, 0 } },
 		    .pe_action = POL_ACT_BLOCK };
-		pol_counts big = { UINT32_MAX, UINT32_MAX, UINT32_MAX };
+		pol_counts big = { UINT32_MAX, UINT32_MAX, UINT32_MAX, 0, 0 };
 		pol_crossing cr;
 
-		T_INTEQ(pol_decide(&off, &big, 10, 10, &cr), POL_VERDICT_ACCEPT,
+		T_INTEQ(pol_decide(&off, &big, 10, 10, true, &cr), POL_VERDICT_ACCEPT,
 		    "a limit of 0 is no limit");
 		eff.pe_exempt = true;
-		T_INTEQ(pol_decide(&eff, &big, 10, 10, &cr), POL_VERDICT_ACCEPT,
+		T_INTEQ(pol_decide(&eff, &big, 10, 10, true, &cr), POL_VERDICT_ACCEPT,
 		    "an exempt sender is never restricted");
 	}
+}
+
+/* Spam limits: the message that brings the count to the limit is the one
+ * refused ("reached"), only spam messages add to them, and the recipient
+ * limits come first. */
+static void
+test_decide_spam(void)
+{
+	static const struct {
+		const char *what;
+		pol_action action;
+		uint32_t spam_hour, spam_day;	/* the limits */
+		pol_counts cur;
+		uint32_t n_ext;
+		bool spam;
+		pol_verdict want;
+		pol_limit_id lim;
+		uint32_t count;
+	} cases[] = {
+		{ "the first spam message under a day limit of 10",
+		  POL_ACT_BLOCK, 0, 10, { 0, 0, 0, 0, 0 }, 1, true,
+		  POL_VERDICT_ACCEPT, 0, 0 },
+		{ "the ninth spam message of the day passes", POL_ACT_BLOCK, 0,
+		  10, { 0, 0, 0, 8, 8 }, 1, true, POL_VERDICT_ACCEPT, 0, 0 },
+		{ "the tenth spam message reaches 10: refused, restricted",
+		  POL_ACT_BLOCK, 0, 10, { 0, 0, 0, 9, 9 }, 1, true,
+		  POL_VERDICT_RESTRICT, POL_LIM_SPAM_DAY, 10 },
+		{ "a clean message at 9 spam of 10 passes", POL_ACT_BLOCK, 0,
+		  10, { 0, 0, 0, 9, 9 }, 1, false, POL_VERDICT_ACCEPT, 0, 0 },
+		{ "a clean message far beyond the spam limit passes",
+		  POL_ACT_BLOCK, 0, 10, { 0, 0, 0, 50, 50 }, 1, false,
+		  POL_VERDICT_ACCEPT, 0, 0 },
+		{ "a spam limit of 1: the first spam message restricts",
+		  POL_ACT_BLOCK, 0, 1, { 0, 0, 0, 0, 0 }, 1, true,
+		  POL_VERDICT_RESTRICT, POL_LIM_SPAM_DAY, 1 },
+		{ "a spam limit of 0 is no limit", POL_ACT_BLOCK, 0, 0,
+		  { 0, 0, 0, 1000, 1000 }, 1, true, POL_VERDICT_ACCEPT, 0, 0 },
+		{ "the hour limit is checked before the day limit",
+		  POL_ACT_BLOCK, 3, 3, { 0, 0, 0, 2, 2 }, 1, true,
+		  POL_VERDICT_RESTRICT, POL_LIM_SPAM_HOUR, 3 },
+		{ "the hour window alone", POL_ACT_BLOCK_UNTIL_TOMORROW, 3, 10,
+		  { 0, 0, 0, 2, 7 }, 1, true, POL_VERDICT_RESTRICT,
+		  POL_LIM_SPAM_HOUR, 3 },
+		{ "a recipient limit is reported before a spam limit",
+		  POL_ACT_BLOCK, 0, 10, { 0, 500, 500, 9, 9 }, 1, true,
+		  POL_VERDICT_RESTRICT, POL_LIM_EXT_HOUR, 501 },
+		{ "alert on the spam message that reaches the limit",
+		  POL_ACT_ALERT, 0, 10, { 0, 0, 0, 9, 9 }, 1, true,
+		  POL_VERDICT_ALERT, POL_LIM_SPAM_DAY, 10 },
+		{ "no second alert at or beyond the spam limit", POL_ACT_ALERT,
+		  0, 10, { 0, 0, 0, 10, 10 }, 1, true, POL_VERDICT_ACCEPT, 0,
+		  0 },
+		{ "a spam message without recipients still counts",
+		  POL_ACT_BLOCK, 0, 2, { 0, 0, 0, 1, 1 }, 0, true,
+		  POL_VERDICT_RESTRICT, POL_LIM_SPAM_DAY, 2 },
+		{ "a saturated spam count cannot wrap under the limit",
+		  POL_ACT_BLOCK, 0, 10, { 0, 0, 0, UINT32_MAX, UINT32_MAX }, 0,
+		  true, POL_VERDICT_RESTRICT, POL_LIM_SPAM_DAY, UINT32_MAX },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pol_effective eff = { .pe_limits = { { 500, 1000, 10000,
+		    cases[i].spam_hour, cases[i].spam_day } },
+		    .pe_action = cases[i].action };
+		pol_crossing cr = { 0, 0, 0 };
+		pol_verdict v;
+
+		v = pol_decide(&eff, &cases[i].cur, 0, cases[i].n_ext,
+		    cases[i].spam, &cr);
+		T_INTEQ(v, cases[i].want, "spam: %s", cases[i].what);
+		if (cases[i].want != POL_VERDICT_ACCEPT) {
+			T_INTEQ(cr.pcr_limit, cases[i].lim, "spam: %s: which "
+			    "limit", cases[i].what);
+			T_INTEQ(cr.pcr_count, cases[i].count, "spam: %s: count",
+			    cases[i].what);
+		}
+	}
+}
+
+/* Over a simulated day with every message spam and a day limit of 10,
+ * counting as the milter does (a refused message counts nothing): exactly
+ * 9 get through and the 10th is the first refused. */
+static void
+test_spam_day_limit_lets_limit_minus_one_through(void)
+{
+	pol_effective eff = { .pe_limits = { { 0, 0, 0, 0, 10 } },
+	    .pe_action = POL_ACT_BLOCK };
+	pol_counts c = { 0, 0, 0, 0, 0 };
+	pol_crossing cr;
+	int i, first_refused = 0, accepted = 0;
+
+	for (i = 1; i <= 30; i++) {
+		if (pol_decide(&eff, &c, 0, 1, true, &cr) != POL_VERDICT_ACCEPT) {
+			if (first_refused == 0)
+				first_refused = i;
+			continue;
+		}
+		accepted++;
+		c.pc_spam_day++;
+	}
+	T_INTEQ(accepted, 9, "spam_messages_per_day 10: 9 spam messages pass");
+	T_INTEQ(first_refused, 10, "and the 10th is the one refused");
 }
 
 /* A hard cap over a simulated hour: send one recipient every 7 seconds,
@@ -337,7 +440,7 @@ test_hard_cap_sliding(void)
 	size_t nacc = 0, i, j, worst = 0;
 
 	for (i = 0; i < STEPS; i++) {
-		pol_counts c = { 0, 0, 0 };
+		pol_counts c = { 0, 0, 0, 0, 0 };
 		pol_crossing cr;
 		int64_t from, b;
 
@@ -346,7 +449,7 @@ test_hard_cap_sliding(void)
 		for (b = from; b <= pol_bucket(t); b++)
 			if (b >= pol_bucket(t0))
 				c.pc_ext_hour += bucket_count[b - pol_bucket(t0)];
-		if (pol_decide(&eff, &c, 0, 1, &cr) != POL_VERDICT_ACCEPT)
+		if (pol_decide(&eff, &c, 0, 1, false, &cr) != POL_VERDICT_ACCEPT)
 			continue;
 		bucket_count[pol_bucket(t) - pol_bucket(t0)]++;
 		accepted_at[nacc++] = t;
@@ -393,6 +496,18 @@ test_reason(void)
 	    "the reason names the limit, its value and the count");
 	pol_reason(&cr, small, sizeof(small));
 	T_INTEQ(strlen(small), sizeof(small) - 1, "a reason is truncated safely");
+	cr = (pol_crossing){ POL_LIM_SPAM_DAY, 10, 10 };
+	pol_reason(&cr, buf, sizeof(buf));
+	T_STREQ(buf, "spam_messages_per_day 10 reached: 10 spam messages",
+	    "a spam reason says spam and that the limit was reached");
+	cr = (pol_crossing){ POL_LIM_SPAM_HOUR, 3, 3 };
+	pol_reason(&cr, buf, sizeof(buf));
+	T_STREQ(buf, "spam_messages_per_hour 3 reached: 3 spam messages",
+	    "the hourly spam reason");
+	T_STREQ(pol_limit_name(POL_LIM_SPAM_HOUR), "spam_messages_per_hour",
+	    "the hourly spam limit's name");
+	T_STREQ(pol_limit_name(POL_LIM_SPAM_DAY), "spam_messages_per_day",
+	    "the daily spam limit's name");
 }
 
 int
@@ -407,6 +522,8 @@ main(void)
 	test_nets();
 	test_windows();
 	test_decide();
+	test_decide_spam();
+	test_spam_day_limit_lets_limit_minus_one_through();
 	test_hard_cap_sliding();
 	test_expiry();
 	test_reason();

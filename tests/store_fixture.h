@@ -197,17 +197,31 @@ counts(store_t *st, const char *identity, int64_t hour_from,
 	    sizeof(errbuf)) != 0) {
 		printf("# counts: %s\n", t_vis(errbuf));
 		c.sc_int_hour = c.sc_ext_hour = c.sc_day = UINT32_MAX - 1;
+		c.sc_spam_hour = c.sc_spam_day = UINT32_MAX - 1;
 	}
 	return c;
 }
 
-/* add - store_counts_add without pruning anything */
+/* add - store_counts_add of recipients, without pruning anything */
 __attribute__((unused))
 static int
 add(store_t *st, const char *identity, int64_t bucket, uint32_t n_int,
     uint32_t n_ext)
 {
-	return store_counts_add(st, identity, bucket, n_int, n_ext, INT64_MIN,
+	store_delta d = { n_int, n_ext, 0 };
+
+	return store_counts_add(st, identity, bucket, &d, INT64_MIN,
+	    errbuf, sizeof(errbuf));
+}
+
+/* add_spam - store_counts_add of n spam messages, pruning nothing */
+__attribute__((unused))
+static int
+add_spam(store_t *st, const char *identity, int64_t bucket, uint32_t n)
+{
+	store_delta d = { 0, 0, n };
+
+	return store_counts_add(st, identity, bucket, &d, INT64_MIN,
 	    errbuf, sizeof(errbuf));
 }
 

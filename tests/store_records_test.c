@@ -327,6 +327,49 @@ test_counts_windows_start_at_their_first_bucket(void)
 }
 
 static void
+test_spam_counts_have_their_own_windows(void)
+{
+	const int64_t b = NOW / 60;
+	const int64_t hour_from = b - 59, day_from = b - 1439;
+	const store_delta both = { 1, 2, 1 };
+	store_counts c;
+	fixture fx;
+	store_t *st;
+
+	fx_setup(&fx);
+	st = open_db(fx.fx_db, true, 1000);
+	add_spam(st, "a@x", b, 1);
+	T_INTEQ(store_counts_add(st, "a@x", b, &both, INT64_MIN, errbuf,
+	    sizeof(errbuf)), 0, "recipients and spam in one add");
+	add_spam(st, "a@x", hour_from, 10);
+	add_spam(st, "a@x", hour_from - 1, 100);
+	add_spam(st, "a@x", day_from, 1000);
+	add_spam(st, "a@x", day_from - 1, 5000);
+	add_spam(st, "other@x", b, 7);
+	c = counts(st, "a@x", hour_from, day_from);
+	T_INTEQ(c.sc_spam_hour, 12, "spam in the hour: from hour_from on");
+	T_INTEQ(c.sc_spam_day, 1112, "spam in the day: from day_from on");
+	T_INTEQ(c.sc_day, 3, "spam messages are not recipients");
+	T_INTEQ(c.sc_ext_hour, 2, "the recipients of the same add count");
+	T_INTEQ(raw_int(fx.fx_db, "SELECT count(*) FROM counters"
+	    " WHERE identity = 'a@x' AND internal = 0 AND external = 0"), 4,
+	    "a spam-only add creates a row");
+	add_spam(st, "s@x", 5, UINT32_MAX);
+	add_spam(st, "s@x", 5, 3);
+	add_spam(st, "s@x", 6, UINT32_MAX);
+	T_INTEQ(raw_int(fx.fx_db, "SELECT spam FROM counters"
+	    " WHERE identity = 's@x' AND bucket = 5"), UINT32_MAX,
+	    "a spam bucket saturates");
+	c = counts(st, "s@x", 0, 0);
+	T_OK(c.sc_spam_hour == UINT32_MAX && c.sc_spam_day == UINT32_MAX,
+	    "spam sums saturate");
+	T_INTEQ(store_counts_add(st, "s@x", 5, NULL, 0, errbuf,
+	    sizeof(errbuf)), -1, "no counts is a misuse");
+	store_close(st);
+	fx_teardown(&fx);
+}
+
+static void
 test_counts_saturate_at_uint32_max(void)
 {
 	store_counts c;
@@ -351,6 +394,7 @@ test_counts_saturate_at_uint32_max(void)
 static void
 test_add_prunes_old_buckets_of_that_identity_only(void)
 {
+	const store_delta one = { 1, 0, 0 }, zero = { 0, 0, 0 };
 	fixture fx;
 	store_t *st;
 	int64_t i;
@@ -361,7 +405,7 @@ test_add_prunes_old_buckets_of_that_identity_only(void)
 		add(st, "a@x", i, 1, 0);
 		add(st, "b@x", i, 1, 0);
 	}
-	T_INTEQ(store_counts_add(st, "a@x", 10, 1, 0, 4, errbuf,
+	T_INTEQ(store_counts_add(st, "a@x", 10, &one, 4, errbuf,
 	    sizeof(errbuf)), 0, "add with prune_before 4");
 	T_INTEQ(raw_int(fx.fx_db, "SELECT count(*) FROM counters"
 	    " WHERE identity = 'a@x' AND bucket < 4"), 0,
@@ -370,7 +414,7 @@ test_add_prunes_old_buckets_of_that_identity_only(void)
 	    " WHERE identity = 'a@x'"), 3, "buckets 4, 5 and 10 are kept");
 	T_INTEQ(raw_int(fx.fx_db, "SELECT count(*) FROM counters"
 	    " WHERE identity = 'b@x'"), 5, "another identity is untouched");
-	T_INTEQ(store_counts_add(st, "b@x", 10, 0, 0, 3, errbuf,
+	T_INTEQ(store_counts_add(st, "b@x", 10, &zero, 3, errbuf,
 	    sizeof(errbuf)), 0, "add nothing, with prune_before 3");
 	T_INTEQ(raw_int(fx.fx_db, "SELECT count(*) FROM counters"
 	    " WHERE identity = 'b@x'"), 3, "adding zero still prunes, and "
@@ -424,6 +468,7 @@ main(void)
 	test_event_add_appends_an_alert();
 	test_counts_windows_start_at_their_first_bucket();
 	test_counts_saturate_at_uint32_max();
+	test_spam_counts_have_their_own_windows();
 	test_add_prunes_old_buckets_of_that_identity_only();
 	test_counts_prune_is_bounded_by_max();
 	return t_done();

@@ -5,6 +5,8 @@
  * temporary database per test (store_fixture.h).  Single-threaded; one
  * test forks processes that open a new database at the same time.
  */
+#include <sys/stat.h>
+
 #include "store_fixture.h"
 
 static void
@@ -171,8 +173,106 @@ test_newer_schema_version_is_refused(void)
 	T_INTEQ(store_errkind(NULL), STORE_ERR_SCHEMA,
 	    "the failure is SCHEMA");
 	T_OK(strstr(errbuf, "schema version 99 is newer than this sendguard "
-	    "supports (1)") != NULL, "the message says the schema is newer");
+	    "supports (2)") != NULL, "the message says the schema is newer");
 	printf("# %s\n", t_vis(errbuf));
+	store_close(st);
+	fx_teardown(&fx);
+}
+
+/* The version 1 schema exactly as sendguard 0.1.0 created it. */
+static const char v1_schema[] =
+    "CREATE TABLE restrictions (identity TEXT NOT NULL PRIMARY KEY,"
+    " reason TEXT NOT NULL DEFAULT '', limit_name TEXT NOT NULL DEFAULT '',"
+    " limit_value INTEGER NOT NULL DEFAULT 0,"
+    " count INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+    " expires_at INTEGER, client_address TEXT NOT NULL DEFAULT '',"
+    " queue_id TEXT NOT NULL DEFAULT '', actor TEXT NOT NULL DEFAULT ''"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX restrictions_expires_at ON restrictions (expires_at)"
+    " WHERE expires_at IS NOT NULL;"
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('restricted', 'expired',"
+    " 'unblocked', 'blocked', 'alerted')), identity TEXT NOT NULL,"
+    " reason TEXT NOT NULL DEFAULT '', limit_name TEXT NOT NULL DEFAULT '',"
+    " limit_value INTEGER NOT NULL DEFAULT 0,"
+    " count INTEGER NOT NULL DEFAULT 0, expires_at INTEGER,"
+    " client_address TEXT NOT NULL DEFAULT '',"
+    " queue_id TEXT NOT NULL DEFAULT '', actor TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX events_identity_at ON events (identity, at);"
+    "CREATE INDEX events_at ON events (at);"
+    "CREATE TABLE counters (identity TEXT NOT NULL,"
+    " bucket INTEGER NOT NULL, internal INTEGER NOT NULL DEFAULT 0,"
+    " external INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (identity, bucket)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX counters_bucket ON counters (bucket);"
+    "PRAGMA application_id = 1397183044;"	/* 0x53475244, 'SGRD' */
+    "PRAGMA user_version = 1;";
+
+static void
+test_version_1_database_is_upgraded_in_place(void)
+{
+	store_counts c;
+	fixture fx;
+	store_t *st;
+	ino_t before;
+	struct stat sb;
+
+	fx_setup(&fx);
+	raw_exec(fx.fx_db, v1_schema);
+	raw_exec(fx.fx_db, "PRAGMA journal_mode = WAL;"
+	    "INSERT INTO counters VALUES ('a@x', 100, 2, 3);"
+	    "INSERT INTO restrictions (identity, reason, created_at)"
+	    " VALUES ('r@x', 'old', 5);");
+	T_INTEQ(raw_int(fx.fx_db, "PRAGMA user_version"), 1,
+	    "a version 1 database is built");
+	before = stat(fx.fx_db, &sb) == 0 ? sb.st_ino : 0;
+	st = open_db(fx.fx_db, false, 1000);
+	if (!T_OK(st != NULL, "sendguard opens a version 1 database"))
+		printf("# %s\n", t_vis(errbuf));
+	T_INTEQ(raw_int(fx.fx_db, "PRAGMA user_version"), 2,
+	    "it is migrated to version 2");
+	T_OK(stat(fx.fx_db, &sb) == 0 && sb.st_ino == before,
+	    "in place: the same file");
+	T_INTEQ(raw_int(fx.fx_db, "SELECT spam FROM counters"
+	    " WHERE identity = 'a@x'"), 0,
+	    "an old counter row has spam 0");
+	T_INTEQ(raw_int(fx.fx_db, "SELECT internal * 10 + external"
+	    " FROM counters WHERE identity = 'a@x'"), 23,
+	    "and keeps its recipient counts");
+	T_INTEQ(raw_int(fx.fx_db, "SELECT count(*) FROM restrictions"
+	    " WHERE identity = 'r@x' AND reason = 'old'"), 1,
+	    "a restriction survives the migration");
+	if (st != NULL) {
+		T_INTEQ(add_spam(st, "a@x", 100, 2), 0,
+		    "spam is added to the old bucket");
+		c = counts(st, "a@x", 100, 100);
+		T_OK(c.sc_int_hour == 2 && c.sc_ext_hour == 3 &&
+		    c.sc_spam_hour == 2 && c.sc_spam_day == 2,
+		    "and read back with the recipients");
+	}
+	store_close(st);
+	st = open_db(fx.fx_db, false, 1000);
+	T_OK(st != NULL, "a migrated database opens again as is");
+	store_close(st);
+	fx_teardown(&fx);
+}
+
+static void
+test_version_3_database_is_refused_untouched(void)
+{
+	fixture fx;
+	store_t *st;
+
+	fx_setup(&fx);
+	store_close(open_db(fx.fx_db, true, 1000));
+	raw_exec(fx.fx_db, "PRAGMA user_version = 3;");
+	st = open_db(fx.fx_db, true, 1000);
+	T_OK(st == NULL && store_errkind(NULL) == STORE_ERR_SCHEMA,
+	    "a version 3 database is refused as SCHEMA");
+	T_OK(strstr(errbuf, "schema version 3 is newer than this sendguard "
+	    "supports (2)") != NULL, "the message names both versions");
+	T_INTEQ(raw_int(fx.fx_db, "PRAGMA user_version"), 3,
+	    "and the file keeps its version");
 	store_close(st);
 	fx_teardown(&fx);
 }
@@ -233,6 +333,7 @@ test_several_processes_create_one_new_database(void)
 static void
 test_busy_writer_fails_busy_then_succeeds_after_commit(void)
 {
+	const store_delta one = { 1, 0, 0 };
 	store_restriction got;
 	struct timespec t0;
 	store_t *a, *b;
@@ -255,7 +356,7 @@ test_busy_writer_fails_busy_then_succeeds_after_commit(void)
 	T_INTEQ(store_errkind(a), STORE_ERR_BUSY, "the failure is BUSY");
 	printf("# %s (after %ld ms)\n", t_vis(errbuf), ms);
 	T_OK(ms >= BUSY_MS - 5, "A waited for its busy timeout");
-	T_INTEQ(store_counts_add(a, "a@x", 1, 1, 0, 0, errbuf,
+	T_INTEQ(store_counts_add(a, "a@x", 1, &one, 0, errbuf,
 	    sizeof(errbuf)), -1, "a write without a transaction fails too");
 	T_INTEQ(store_errkind(a), STORE_ERR_BUSY, "also BUSY");
 	T_INTEQ(store_restriction_get(a, "a@x", NOW, &got, &found, errbuf,
@@ -384,6 +485,8 @@ main(void)
 	test_text_file_is_corrupt();
 	test_foreign_database_is_not_a_sendguard_database();
 	test_newer_schema_version_is_refused();
+	test_version_1_database_is_upgraded_in_place();
+	test_version_3_database_is_refused_untouched();
 	test_several_processes_create_one_new_database();
 	test_busy_writer_fails_busy_then_succeeds_after_commit();
 	test_rollback_discards_and_is_a_no_op_without_a_transaction();

@@ -6,6 +6,7 @@
 #   proc_alive PID          is PID running (a zombie is not)?
 #   net_port_listening P    is something listening on TCP port P?
 #   net_pick_port           print a free TCP port in 20000..59999
+#   stop_pid PID NAME       SIGTERM a child, wait (10 s), SIGKILL, reap
 #
 # Functions return 0 on success, 1 on failure and never exit.
 
@@ -43,4 +44,23 @@ net_pick_port() {
 	done
 	echo "net_pick_port: no free port found" >&2
 	return 1
+}
+
+# stop_pid PID NAME - SIGTERM a child of ours, wait (bounded: 10 s) for it
+# to exit, SIGKILL it past that, reap it; 1 if it had to be killed
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	_sp_i=0
+	while [ "$_sp_i" -lt 100 ] && proc_alive "$1"; do
+		net_sleep_tick
+		_sp_i=$((_sp_i + 1))
+	done
+	_sp_rc=0
+	if proc_alive "$1"; then
+		echo "# $2 $1 ignored SIGTERM for 10 s; killing it"
+		kill -KILL "$1" 2>/dev/null
+		_sp_rc=1
+	fi
+	wait "$1" 2>/dev/null
+	return $_sp_rc
 }

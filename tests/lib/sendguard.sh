@@ -16,8 +16,9 @@
 #   sg_setup TOOL...    root and the tools, a private Postfix pointed at
 #                       sendguard's socket; sets SG_* and T (needs
 #                       postfix.sh and swaks.sh sourced too)
-#   sg_cleanup          EXIT trap: stop sendguard and Postfix, logs if a
-#                       test failed
+#   sg_cleanup          EXIT trap: stop sendguard, then sg_finish
+#   sg_finish           logs if a test failed; stop and remove Postfix
+#   expect_refusal WHAT FILE ERE  TAP: the reply to ERE is the refusal
 #   send OUT ARG...     one swaks session into the Postfix instance
 #   maildir_file_with STRING  the Maildir file holding STRING
 
@@ -122,14 +123,21 @@ sg_setup() {
 	    "non_smtpd_milters = unix:$SG_SOCK"
 }
 
-# sg_cleanup - the EXIT trap: stop sendguard and Postfix, show the logs
-# if anything failed, remove the instance (KEEP=1 keeps it)
+# sg_cleanup - the EXIT trap: stop sendguard, then sg_finish
 sg_cleanup() {
 	_status=$?
 	trap - EXIT INT TERM HUP
 	# A reader that went away (| head) must not kill the clean-up.
 	trap '' PIPE
 	sg_stop
+	sg_finish
+	exit "$_status"
+}
+
+# sg_finish - once the caller's daemons are stopped: show sendguard's and
+# Postfix's logs if anything failed, stop and remove the instance (KEEP=1
+# keeps it)
+sg_finish() {
 	if [ "${TAP_FAILED:-0}" -gt 0 ] && [ -n "${PF_DIR:-}" ]; then
 		echo "# sendguard log:"
 		tap_diag "$SG_LOG"
@@ -142,7 +150,6 @@ sg_cleanup() {
 	else
 		pf_cleanup
 	fi
-	exit "$_status"
 }
 
 N_MSG=0
@@ -161,4 +168,13 @@ send() {
 maildir_file_with() {
 	grep -lF -- "$1" "$PF_MAILDIR"/new/* "$PF_MAILDIR"/cur/* \
 	    2>/dev/null | head -n 1
+}
+
+REFUSAL=$(printf '<** 550-5.1.8 %s\n<** 550 5.1.8 %s' "$SG_TEXT1" "$SG_TEXT2")
+
+# expect_refusal WHAT FILE ERE - the reply to the client line ERE is
+# exactly the two-line default refusal (needs swaks.sh)
+expect_refusal() {
+	tap_eq "$1" "$(reply_after "$2" "$3")" "$REFUSAL" ||
+	    transcript_diag "$2"
 }

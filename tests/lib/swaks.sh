@@ -8,6 +8,9 @@
 #   expect_reply WHAT FILE ERE CODE_ERE
 #                               TAP: that reply is one line whose text
 #                               matches CODE_ERE
+#   END_OF_DATA                 the ERE of the client's end of DATA
+
+END_OF_DATA='^\.$'
 
 # reply_after FILE ERE - the server's reply lines to the client line ERE
 reply_after() {
