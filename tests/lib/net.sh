@@ -46,18 +46,19 @@ net_pick_port() {
 	return 1
 }
 
-# stop_pid PID NAME - SIGTERM a child of ours, wait (bounded: 10 s) for it
-# to exit, SIGKILL it past that, reap it; 1 if it had to be killed
+# stop_pid PID NAME - SIGTERM a child of ours, wait (bounded: NET_WAIT
+# tenths of a second, default 10 s) for it to exit, SIGKILL it past that,
+# reap it; 1 if it had to be killed
 stop_pid() {
 	kill -TERM "$1" 2>/dev/null
 	_sp_i=0
-	while [ "$_sp_i" -lt 100 ] && proc_alive "$1"; do
+	while [ "$_sp_i" -lt "${NET_WAIT:-100}" ] && proc_alive "$1"; do
 		net_sleep_tick
 		_sp_i=$((_sp_i + 1))
 	done
 	_sp_rc=0
 	if proc_alive "$1"; then
-		echo "# $2 $1 ignored SIGTERM for 10 s; killing it"
+		echo "# $2 $1 ignored SIGTERM for $((${NET_WAIT:-100} / 10)) s; killing it"
 		kill -KILL "$1" 2>/dev/null
 		_sp_rc=1
 	fi

@@ -60,21 +60,9 @@ sg_start() {
 # sg_stop - SIGTERM sendguard, wait (bounded) for it to exit, reap it
 sg_stop() {
 	[ -n "$SG_PID" ] || return 0
-	kill -TERM "$SG_PID" 2>/dev/null
-	_i=0
-	while [ "$_i" -lt "$SG_WAIT" ] && proc_alive "$SG_PID"; do
-		net_sleep_tick
-		_i=$((_i + 1))
-	done
-	_rc=0
-	if proc_alive "$SG_PID"; then
-		echo "# sendguard $SG_PID ignored SIGTERM for $((SG_WAIT / 10)) s; killing it"
-		kill -KILL "$SG_PID" 2>/dev/null
-		_rc=1
-	fi
-	wait "$SG_PID" 2>/dev/null
+	_sg_pid=$SG_PID
 	SG_PID=
-	return $_rc
+	stop_pid "$_sg_pid" sendguard
 }
 
 # sg_require TOOL... - one TAP line: the tools and the binary are there
