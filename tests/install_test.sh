@@ -15,14 +15,15 @@ D=$DIR/root
 make --no-print-directory install DESTDIR="$D" PREFIX=/usr/local \
     >"$DIR/make.out" 2>&1
 tap_eq "make install DESTDIR=... PREFIX=/usr/local succeeds" "$?" 0
-for f in usr/local/sbin/sendguard usr/local/share/man/man8/sendguard.8 \
+for f in usr/local/sbin/sendguard usr/local/sbin/sendguardctl \
+    usr/local/share/man/man8/sendguard.8 \
+    usr/local/share/man/man8/sendguardctl.8 \
     usr/local/share/man/man5/sendguard.conf.5 etc/sendguard/sendguard.conf \
     usr/local/lib/systemd/system/sendguard.service; do
 	tap_check "installs /$f" test -f "$D/$f"
 done
-[ -f admin/sendguardctl.8 ] &&
-    tap_check "installs sendguardctl.8" test -f "$D/usr/local/share/man/man8/sendguardctl.8"
 tap_check "the binary is executable" test -x "$D/usr/local/sbin/sendguard"
+tap_check "sendguardctl is executable" test -x "$D/usr/local/sbin/sendguardctl"
 tap_eq "the installed binary runs" \
     "$("$D/usr/local/sbin/sendguard" -V)" "$(./sendguard -V)"
 tap_check "the sample configuration installed is valid" \
