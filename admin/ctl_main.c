@@ -56,7 +56,9 @@ usage(FILE *f)
 int
 ctl_open(ctl_t *c)
 {
-	store_opts so = { conf_busy_timeout_ms(c->ctx_conf), false };
+	/* Never upgrade the schema: the milter that uses it may be older. */
+	store_opts so = { .so_busy_timeout_ms = conf_busy_timeout_ms(c->ctx_conf),
+	    .so_create = false, .so_keep_schema = true };
 	char err[CTL_ERR_SIZE];
 
 	if (c->ctx_store != NULL)

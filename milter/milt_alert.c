@@ -26,6 +26,7 @@
 #define _GNU_SOURCE		/* pipe2, posix_spawn_file_actions_addclosefrom_np */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -326,6 +327,41 @@ build_json(const milt_alert *a, const char *host, char *buf, size_t len)
 	return ok;
 }
 
+/* past - has the monotonic clock passed t? */
+static bool
+past(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec ||
+	    (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+
+/* stop_due - sendguard is stopping and the alerts' time is up */
+static bool
+stop_due(void)
+{
+	bool due;
+
+	pthread_mutex_lock(&milt_alert_lock);
+	due = milt_alert_stopping && past(&milt_alert_deadline);
+	pthread_mutex_unlock(&milt_alert_lock);
+	return due;
+}
+
+/* elapsed_ms - milliseconds since t0 (CLOCK_MONOTONIC) */
+static int64_t
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - t0->tv_sec) * 1000 +
+	    (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
 /* run_program - run argv[0] with envp, input on its stdin, killed with its
  * process group after timeout_ms; logs the outcome; 0 if it exited 0 */
 static int
@@ -336,7 +372,9 @@ run_program(char *const argv[], char *const envp[], const char *input,
 	posix_spawnattr_t at;
 	sigset_t none, dfl;
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
-	int pfd[2] = { -1, -1 }, status = 0, waited = 0, e, rc = -1;
+	struct timespec t0;
+	int pfd[2] = { -1, -1 }, status = 0, e, rc = -1;
+	bool stopping = false;
 	size_t len = strlen(input);
 	ssize_t w;
 	pid_t pid, r;
@@ -377,17 +415,23 @@ run_program(char *const argv[], char *const envp[], const char *input,
 		    "input", what, argv[0], w < 0 ? (ssize_t)0 : w, len);
 	close(pfd[1]);
 
+	/* Bounded by the clock, not by ticks (a loaded machine sleeps
+	 * longer), and by sendguard's own stop. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while ((r = waitpid(pid, &status, WNOHANG)) == 0 &&
-	    waited < timeout_ms) {
+	    elapsed_ms(&t0) < timeout_ms && !(stopping = stop_due()))
 		nanosleep(&tick, NULL);
-		waited += 10;
-	}
 	if (r == 0) {
 		(void)kill(-pid, SIGKILL);
 		while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 			;
-		milt_log(LOG_ERR, "alert: %s: %s killed after %d ms "
-		    "(alerts.timeout_ms)", what, argv[0], timeout_ms);
+		if (stopping)
+			milt_log(LOG_ERR, "alert: %s: %s killed after %" PRId64
+			    " ms: sendguard is stopping", what, argv[0],
+			    elapsed_ms(&t0));
+		else
+			milt_log(LOG_ERR, "alert: %s: %s killed after %d ms "
+			    "(alerts.timeout_ms)", what, argv[0], timeout_ms);
 		return -1;
 	}
 	if (r < 0)
@@ -536,17 +580,6 @@ alert_one(const milt_alert *a, int64_t *day, unsigned *sent,
 		run_command(a, ca, host);
 out:
 	milt_conf_release(mc);
-}
-
-/* past - has the monotonic clock passed t? */
-static bool
-past(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > t->tv_sec ||
-	    (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
 }
 
 /* alert_thread - take alerts off the queue, in order, until stopped */

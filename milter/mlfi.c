@@ -439,25 +439,35 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return c->cctx_nr_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
+/* spam_hold - ask the MTA to hold a spam message (spam.on_message =
+ * hold); -1 (logged) if it refuses.  Called before the message is
+ * counted, so that the tempfail and the client's retry count it once. */
+static int
+spam_hold(SMFICTX *ctx, const milt_conn *c)
+{
+	const milt_msg *m = &c->cctx_msg;
+	char reason[600];
+
+	snprintf(reason, sizeof(reason), "sendguard: %s: %s", m->mctx_idlog,
+	    m->mctx_spam.sm_why);
+	if (smfi_quarantine(ctx, reason) == MI_SUCCESS)
+		return 0;
+	milt_log(LOG_ERR, "%s: identity=%s: the MTA refused to hold the "
+	    "message (is SMFIF_QUARANTINE allowed?); tempfailing",
+	    qid_or_dash(m), m->mctx_idlog);
+	return -1;
+}
+
 /* spam_answer - what a spam message from a sender who was not restricted
  * gets, once it is counted: spam.on_message */
 static sfsistat
 spam_answer(SMFICTX *ctx, const milt_conn *c)
 {
 	const milt_msg *m = &c->cctx_msg;
-	char reason[600];
 
 	switch (conf_spam_on_message(c->cctx_conf->mc_conf)) {
 	case CONF_SPAM_HOLD:
-		snprintf(reason, sizeof(reason), "sendguard: %s: %s",
-		    m->mctx_idlog, m->mctx_spam.sm_why);
-		if (smfi_quarantine(ctx, reason) != MI_SUCCESS) {
-			milt_log(LOG_ERR, "%s: identity=%s: the MTA refused to "
-			    "hold the message (is SMFIF_QUARANTINE allowed?); "
-			    "tempfailing", qid_or_dash(m), m->mctx_idlog);
-			return tempfail(ctx, "4.7.1", "Cannot hold this message"
-			    " for review, try again later");
-		}
+		/* spam_hold() asked the MTA before the message was counted */
 		milt_log(LOG_INFO, "%s: identity=%s: judged spam: held in the "
 		    "MTA's hold queue (spam.on_message = hold)", qid_or_dash(m),
 		    m->mctx_idlog);
@@ -546,6 +556,10 @@ mlfi_eom(SMFICTX *ctx)
 	if (m->mctx_spam_on)
 		spam = milt_spam_verdict(&m->mctx_spam, c->cctx_conf->mc_conf,
 		    qid_or_dash(m), m->mctx_idlog) == POL_SPAM_SPAM;
+	if (spam && conf_spam_on_message(c->cctx_conf->mc_conf) ==
+	    CONF_SPAM_HOLD && spam_hold(ctx, c) != 0)
+		return tempfail(ctx, "4.7.1", "Cannot hold this message for "
+		    "review, try again later");
 	now = milt_now();
 
 	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
@@ -560,9 +574,15 @@ mlfi_eom(SMFICTX *ctx)
 	/* Restricted while this message was in flight (a parallel one crossed,
 	 * or an admin blocked the sender): refuse it too. */
 	if (found) {
-		if (store_commit(s, err, sizeof(err)) != 0)
-			goto failed;
-		milt_pool_put(s, true);
+		/* The restriction is known: refuse even if the commit of the
+		 * expiry fails (on_store_error must not let it through). */
+		if (store_commit(s, err, sizeof(err)) != 0) {
+			milt_log(LOG_WARNING, "%s: identity=%s: %s; refusing "
+			    "anyway", qid_or_dash(m), m->mctx_idlog, err);
+			store_rollback(s);
+			milt_pool_put(s, false);
+		} else
+			milt_pool_put(s, true);
 		milt_log(LOG_INFO, "%s: identity=%s client=%s: refused at end of "
 		    "message: restricted (%s) %s%s", qid_or_dash(m),
 		    m->mctx_idlog, c->cctx_client,
@@ -685,8 +705,11 @@ mlfi_eom_done(SMFICTX *ctx)
 	sfsistat r = mlfi_eom(ctx);
 	milt_conn *c = conn_of(ctx);
 
-	if (c != NULL)
+	if (c != NULL) {
+		/* The copy for spamd (up to spam.max_size) is done with. */
+		milt_spam_free(&c->cctx_msg.mctx_spam);
 		milt_inflight_end(&c->cctx_inflight);
+	}
 	return r;
 }
 

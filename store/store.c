@@ -367,7 +367,8 @@ store_open(const char *path, const store_opts *opts, store_t **out,
 	}
 
 	if (store_schema_open(st->st_db, path, opts->so_create,
-	    opts->so_busy_timeout_ms, &kind, err, errlen) != 0)
+	    opts->so_keep_schema, opts->so_busy_timeout_ms, &kind, err,
+	    errlen) != 0)
 		goto out;
 	if (prepare_all(st, path, &kind, err, errlen) != 0)
 		goto out;

@@ -42,6 +42,8 @@ typedef enum {
 typedef struct store_opts {
 	int		so_busy_timeout_ms;	/* how long to wait for a lock */
 	bool		so_create;		/* create a missing database */
+	bool		so_keep_schema;		/* never migrate: an older
+						 * schema is STORE_ERR_SCHEMA */
 } store_opts;
 
 /* Room for the strings of a record, with their terminators. */

@@ -65,12 +65,12 @@ struct store_binder {
 /*
  * store_schema_open - check that the freshly opened db at path is a
  * sendguard database this code knows (or, with create, an empty one), set
- * WAL and synchronous=NORMAL, and migrate an older schema, waiting up to
- * busy_ms for locks.  On failure the kind goes to *kind.  Never touches a
- * foreign database.
+ * WAL and synchronous=NORMAL, and migrate an older schema (unless keep:
+ * then an older schema is an error), waiting up to busy_ms for locks.  On
+ * failure the kind goes to *kind.  Never touches a foreign database.
  */
 int		store_schema_open(sqlite3 *db, const char *path, bool create,
-    int busy_ms, store_errkind_t *kind, char *err, size_t errlen);
+    bool keep, int busy_ms, store_errkind_t *kind, char *err, size_t errlen);
 
 /* store_kind_of - what an SQLite result code means to the caller */
 store_errkind_t	store_kind_of(int rc);

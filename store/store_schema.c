@@ -261,8 +261,8 @@ out:
 }
 
 int
-store_schema_open(sqlite3 *db, const char *path, bool create, int busy_ms,
-    store_errkind_t *kind, char *err, size_t errlen)
+store_schema_open(sqlite3 *db, const char *path, bool create, bool keep,
+    int busy_ms, store_errkind_t *kind, char *err, size_t errlen)
 {
 	struct dbinfo di;
 	int rc;
@@ -274,6 +274,16 @@ store_schema_open(sqlite3 *db, const char *path, bool create, int busy_ms,
 		    "version", kind, err, errlen);
 	if (check_info(path, &di, create, kind, err, errlen) != 0)
 		return -1;
+	/* A reader of an older database (sendguardctl after an upgrade)
+	 * must not migrate it under a milter that still runs the old code:
+	 * that milter could no longer open it. */
+	if (keep && di.di_version > 0 && di.di_version < STORE_SCHEMA_VERSION) {
+		*kind = STORE_ERR_SCHEMA;
+		store_seterr(err, errlen, "%s: schema version %" PRId64 " is "
+		    "older than this program's (%d): restart sendguard, which "
+		    "upgrades it", path, di.di_version, STORE_SCHEMA_VERSION);
+		return -1;
+	}
 	if (set_wal(db, path, busy_ms, kind, err, errlen) != 0)
 		return -1;
 	if (di.di_version < STORE_SCHEMA_VERSION &&

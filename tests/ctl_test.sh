@@ -153,6 +153,17 @@ status "a newer schema version is unavailable" 69
 tap_grep "saying so" "$DIR/newer.err" "schema version 3 is newer"
 rm -f "$DB" "$DB-wal" "$DB-shm"
 
+# An older schema (sendguard not yet restarted after an upgrade): the admin
+# tool must not migrate it under the milter that still runs the old code.
+"$FIX" "$DB" create
+sqlite3 "$DB" "PRAGMA user_version = 1;"
+run older list
+status "an older schema version is unavailable" 69
+tap_grep "saying to restart sendguard" "$DIR/older.err" \
+    "schema version 1 is older than this program's (2): restart sendguard"
+tap_eq "and it is not migrated" "$(sqlite3 "$DB" "PRAGMA user_version;")" 1
+rm -f "$DB" "$DB-wal" "$DB-shm"
+
 # --- an empty database --------------------------------------------------------
 
 "$FIX" "$DB" create
