@@ -4,6 +4,8 @@
 #   make run      install what is missing, build, run on conf/sendguard.conf
 #                 in the foreground with the database and socket under ./var
 #   make check    install what is missing, build, run every test
+#   make bench    install what is missing, build, run the benchmarks (slow;
+#                 not part of check) and print one table (BENCHMARKS.md)
 #   make clean
 
 CC	?= cc
@@ -17,6 +19,7 @@ LDLIBS_CONFIG = -lconfig
 # Debian packages: what building needs, what the tests need on top.
 BUILD_PKGS = gcc make libmilter-dev libsqlite3-dev libconfig-dev
 TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2
+BENCH_PKGS = postfix policyd-rate-limit
 
 B = build
 
@@ -31,10 +34,14 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 
 SENDGUARD_OBJ = $(call obj,$(MILTER_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC))
 
+# The benchmark's load generator and null milter: built by check too, so
+# they always compile with the project's flags (tests/bench_smoke.sh).
+BENCH_PROGS = $(B)/bench/miltgen $(B)/bench/null_milter
+
 UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
 	     $(B)/tests/store_records_test $(B)/tests/conf_test
 
-.PHONY: all run check deps deps-test clean
+.PHONY: all run check bench deps deps-test deps-bench clean
 
 all: sendguard
 
@@ -56,11 +63,18 @@ $(B)/tests/store_records_test: $(call obj,tests/store_records_test.c $(STORE_SRC
 $(B)/tests/conf_test: $(call obj,tests/conf_test.c $(CONF_SRC) $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG)
 
+$(B)/bench/miltgen: $(call obj,bench/miltgen.c)
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+$(B)/bench/null_milter: $(call obj,bench/null_milter.c)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_MILTER)
+
 # Install missing Debian packages (as root, or through sudo).
 deps:
 	@sh tests/deps.sh $(BUILD_PKGS)
 deps-test:
 	@sh tests/deps.sh $(BUILD_PKGS) $(TEST_PKGS)
+deps-bench:
+	@sh tests/deps.sh $(BUILD_PKGS) $(TEST_PKGS) $(BENCH_PKGS)
 
 run: deps
 	@$(MAKE) --no-print-directory sendguard
@@ -71,8 +85,12 @@ run: deps
 	./sendguard -f -c var/sendguard.conf
 
 check: deps-test
-	@$(MAKE) --no-print-directory sendguard $(UNIT_TESTS)
+	@$(MAKE) --no-print-directory sendguard $(UNIT_TESTS) $(BENCH_PROGS)
 	@sh tests/run
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory sendguard $(BENCH_PROGS)
+	@sh bench/run.sh
 
 clean:
 	rm -rf $(B) sendguard
