@@ -20,7 +20,7 @@
 
 /* Keep in step with milter/mlfi.c: mlfi_negotiate. */
 #define NULL_WANT	(SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | \
-	SMFIP_NOBODY | SMFIP_NOUNKNOWN)
+	SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_RCPT)
 
 static unsigned long null_extra;	/* -P */
 static unsigned long null_pflags;	/* what was agreed, for replies */

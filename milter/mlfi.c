@@ -50,6 +50,7 @@ typedef struct milt_msg {
 
 /* Per-connection state. */
 typedef struct milt_conn {
+	unsigned long	cctx_pflags;	/* protocol options agreed */
 	milt_conf      *cctx_conf;	/* pinned generation */
 	char		cctx_client[INET6_ADDRSTRLEN];	/* "unknown" if none */
 	bool		cctx_internal;	/* in internal_networks */
@@ -154,17 +155,27 @@ format_expiry(const store_restriction *r, char *buf, size_t len)
 	return buf;
 }
 
-/* mlfi_connect - pin the configuration and note the client's address */
+/* no_reply - SMFIS_NOREPLY where the MTA agreed not to wait (nr_flag),
+ * else continue */
+static sfsistat
+no_reply(const milt_conn *c, unsigned long nr_flag)
+{
+	return c != NULL && (c->cctx_pflags & nr_flag) ? SMFIS_NOREPLY :
+	    SMFIS_CONTINUE;
+}
+
+/* mlfi_connect - pin the configuration and note the client's address (the
+ * context exists already if mlfi_negotiate could allocate it) */
 static sfsistat
 mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
-	milt_conn *c;
+	milt_conn *c = conn_of(ctx);
 	const pol_set *ps;
 	const uint8_t *raw = NULL;
 	pol_family family = POL_NET_IPV4;
 
 	(void)hostname;
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if (c == NULL && (c = calloc(1, sizeof(*c))) == NULL) {
 		milt_log(LOG_ERR, "out of memory for a new connection; tempfailing");
 		return SMFIS_TEMPFAIL;
 	}
@@ -196,7 +207,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		milt_log(LOG_ERR, "cannot attach a connection context; tempfailing");
 		return SMFIS_TEMPFAIL;
 	}
-	return SMFIS_CONTINUE;
+	return no_reply(c, SMFIP_NR_CONN);
 }
 
 /* log_exempt - the one line for an outbound message that is not counted */
@@ -315,7 +326,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	pol_addr_status st;
 
 	if (c == NULL || !c->cctx_msg.mctx_outbound)
-		return SMFIS_CONTINUE;
+		return no_reply(c, SMFIP_NR_RCPT);
 	m = &c->cctx_msg;
 	capture_queue_id(ctx, m);
 	ps = conf_policy(c->cctx_conf->mc_conf);
@@ -325,7 +336,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 		if (m->mctx_n_bad++ == 0)
 			milt_printable(argv != NULL ? argv[0] : NULL,
 			    m->mctx_bad_rcpt, sizeof(m->mctx_bad_rcpt));
-		return SMFIS_CONTINUE;
+		return no_reply(c, SMFIP_NR_RCPT);
 	}
 	/* An unqualified recipient is delivered locally: internal. */
 	if (strchr(rcpt, '@') == NULL ||
@@ -334,7 +345,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 		m->mctx_n_int = pol_sat_add(m->mctx_n_int, 1);
 	else
 		m->mctx_n_ext = pol_sat_add(m->mctx_n_ext, 1);
-	return SMFIS_CONTINUE;
+	return no_reply(c, SMFIP_NR_RCPT);
 }
 
 /* log_counts - the one info line of a counted message */
@@ -521,24 +532,48 @@ mlfi_close(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
-/* mlfi_negotiate - ask only for the stages we use: less traffic per
- * message, for the MTA and for us */
+/*
+ * mlfi_negotiate - ask only for the stages we use, and for no reply where
+ * our answer is always "continue": connect (a failure there is noticed at
+ * MAIL FROM) and RCPT (recipients are judged at end of message).  Fewer
+ * round trips per message, for the MTA and for us.
+ *
+ * DATA stays, with its reply, although we do nothing there: over TCP, a
+ * DATA stage skipped (SMFIP_NODATA) or unanswered (SMFIP_NR_DATA) costs
+ * Postfix about 44 ms per message.  Postfix's smtpd then hands the milter
+ * socket to cleanup with the DATA packet flushed on its own, unanswered;
+ * cleanup's end-of-message packet waits behind it (Nagle) until the
+ * milter's host sends the delayed ACK (Linux: 40 ms).  With a reply at
+ * DATA the ACK rides on the reply.  Unix sockets have no Nagle.  See
+ * BENCHMARKS.md.  The connection context is made here, to remember what
+ * was agreed.
+ */
 static sfsistat
 mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	unsigned long want = SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH |
-	    SMFIP_NOBODY | SMFIP_NOUNKNOWN;
+	    SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_RCPT;
+	milt_conn *c;
 
-	(void)ctx;
 	(void)f0;
 	(void)f2;
 	(void)f3;
+	/* without a context we could not tell what we agreed: ask for the
+	 * replies, so mlfi_connect can still tempfail */
+	if ((c = conn_of(ctx)) == NULL && ((c = calloc(1, sizeof(*c))) ==
+	    NULL || smfi_setpriv(ctx, c) != MI_SUCCESS)) {
+		free(c);
+		c = NULL;
+		want &= ~(SMFIP_NR_CONN | SMFIP_NR_RCPT);
+	}
 	*pf0 = 0;			/* no actions: we never modify mail */
 	*pf1 = want & f1;		/* only what the MTA offers */
 	*pf2 = 0;
 	*pf3 = 0;
+	if (c != NULL)
+		c->cctx_pflags = *pf1;
 	return SMFIS_CONTINUE;
 }
 
