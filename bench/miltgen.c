@@ -64,7 +64,8 @@ static struct {
 	unsigned long	per_conn;	/* -m messages per connection, 0 = all */
 	double		rate;		/* -R messages/s in all, 0 = flat out */
 	const char     *client;	/* -a client address at connect */
-} opt = { NULL, 10, 10000, 10000, 1, 0, 0, "192.0.2.10" };
+	unsigned long	slow_ms;	/* -L report messages slower than this */
+} opt = { NULL, 10, 10000, 10000, 1, 0, 0, "192.0.2.10", 0 };
 
 static atomic_ulong next_msg;		/* the next message to send */
 static atomic_ulong n_continue, n_accept, n_reject, n_tempfail, n_other;
@@ -583,6 +584,12 @@ worker(void *arg)
 			open = false;
 			break;
 		}
+		if (opt.slow_ms > 0 && now_ns() - t0 >= (int64_t)opt.slow_ms *
+		    1000000)
+			fprintf(stderr, "miltgen: message %lu took %.1f ms, at "
+			    "%.3f s\n", k, (double)(now_ns() - t0) / 1e6,
+			    (double)(t0 - (int64_t)t_start.tv_sec * 1000000000 -
+			    t_start.tv_nsec) / 1e9);
 		if (record(t, now_ns() - t0) != 0) {
 			snprintf(t->gt_err, sizeof(t->gt_err), "out of memory");
 			atomic_fetch_add(&n_failed, 1);
@@ -622,7 +629,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: miltgen -s SOCKET [-c CONNS] [-n MSGS] "
 	    "[-S SENDERS] [-r RCPTS]\n"
-	    "               [-m MSGS_PER_CONN] [-R RATE] [-a CLIENT_ADDR]\n"
+	    "               [-m MSGS_PER_CONN] [-R RATE] [-a CLIENT_ADDR] "
+	    "[-L SLOW_MS]\n"
 	    "  SOCKET unix:/path or inet:PORT@HOST\n");
 }
 
@@ -652,13 +660,16 @@ main(int argc, char **argv)
 	double secs;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "a:c:m:n:r:R:s:S:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:L:m:n:r:R:s:S:")) != -1) {
 		switch (ch) {
 		case 'a':
 			opt.client = optarg;
 			break;
 		case 'c':
 			opt.conns = (unsigned)num(optarg, "-c", 10000);
+			break;
+		case 'L':
+			opt.slow_ms = num(optarg, "-L", 3600000);
 			break;
 		case 'm':
 			opt.per_conn = num(optarg, "-m", ULONG_MAX);
