@@ -22,6 +22,11 @@
  * passive checkpoint beside the writers, then a short one that holds them
  * off for the last pages, so the log starts over and stays bounded.
  *
+ * Each thread keeps the handle it last gave back (a thread-specific slot,
+ * returned to the idle stack when the thread ends), so a message takes no
+ * lock to borrow one: libmilter runs a connection's callbacks on one
+ * thread.  The moved-file check runs outside the lock.
+ *
  * Thread-safe: one mutex guards the idle stack and the path.
  */
 #include <pthread.h>
@@ -46,6 +51,10 @@ static size_t milt_pool_nidle;
 static char milt_pool_path[4096];
 static int milt_pool_busy_ms;
 static _Atomic int64_t milt_pool_last_sweep;
+
+static pthread_once_t milt_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t milt_pool_key;	/* this thread's spare handle */
+static bool milt_pool_key_ok;
 
 static pthread_once_t milt_ckpt_once = PTHREAD_ONCE_INIT;
 static pthread_t milt_ckpt_thread;
@@ -134,6 +143,33 @@ milt_pool_init(const char *path, int busy_timeout_ms, char *err, size_t errlen)
 	return 0;
 }
 
+/* shared_put - onto the idle stack, or closed if it is full */
+static void
+shared_put(store_t *st)
+{
+	pthread_mutex_lock(&milt_pool_lock);
+	if (milt_pool_nidle < MILT_POOL_KEEP) {
+		milt_pool_idle[milt_pool_nidle++] = st;
+		st = NULL;
+	}
+	pthread_mutex_unlock(&milt_pool_lock);
+	store_close(st);
+}
+
+/* thread_exit - a thread ends: its spare handle goes back to the stack */
+static void
+thread_exit(void *st)
+{
+	shared_put(st);
+}
+
+/* key_make - the thread-specific slot, once */
+static void
+key_make(void)
+{
+	milt_pool_key_ok = pthread_key_create(&milt_pool_key, thread_exit) == 0;
+}
+
 store_t *
 milt_pool_get(char *err, size_t errlen, store_errkind_t *kind)
 {
@@ -143,20 +179,27 @@ milt_pool_get(char *err, size_t errlen, store_errkind_t *kind)
 	store_t *st = NULL;
 
 	(void)pthread_once(&milt_ckpt_once, ckpt_start);
-	pthread_mutex_lock(&milt_pool_lock);
-	while (st == NULL && milt_pool_nidle > 0) {
-		st = milt_pool_idle[--milt_pool_nidle];
-		if (store_file_moved(st)) {
-			store_close(st);
-			st = NULL;
-		}
+	(void)pthread_once(&milt_key_once, key_make);
+	if (milt_pool_key_ok &&
+	    (st = pthread_getspecific(milt_pool_key)) != NULL)
+		(void)pthread_setspecific(milt_pool_key, NULL);
+	for (;;) {
+		if (st != NULL && !store_file_moved(st))
+			return st;
+		store_close(st);
+		st = NULL;
+		pthread_mutex_lock(&milt_pool_lock);
+		if (milt_pool_nidle > 0)
+			st = milt_pool_idle[--milt_pool_nidle];
+		pthread_mutex_unlock(&milt_pool_lock);
+		if (st == NULL)
+			break;
 	}
+
+	pthread_mutex_lock(&milt_pool_lock);
 	memcpy(path, milt_pool_path, sizeof(path));
 	opts.so_busy_timeout_ms = milt_pool_busy_ms;
 	pthread_mutex_unlock(&milt_pool_lock);
-	if (st != NULL)
-		return st;
-
 	if (path[0] == '\0') {
 		snprintf(err, errlen, "no database configured");
 		*kind = STORE_ERR_INTERNAL;
@@ -174,15 +217,14 @@ milt_pool_put(store_t *st, bool healthy)
 {
 	if (st == NULL)
 		return;
-	if (healthy) {
-		pthread_mutex_lock(&milt_pool_lock);
-		if (milt_pool_nidle < MILT_POOL_KEEP) {
-			milt_pool_idle[milt_pool_nidle++] = st;
-			st = NULL;
-		}
-		pthread_mutex_unlock(&milt_pool_lock);
+	if (!healthy) {
+		store_close(st);
+		return;
 	}
-	store_close(st);
+	if (milt_pool_key_ok && pthread_getspecific(milt_pool_key) == NULL &&
+	    pthread_setspecific(milt_pool_key, st) == 0)
+		return;
+	shared_put(st);
 }
 
 int
