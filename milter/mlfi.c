@@ -170,12 +170,13 @@ static sfsistat
 mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
 	milt_conn *c = conn_of(ctx);
+	bool fresh = c == NULL;		/* not made by mlfi_negotiate */
 	const pol_set *ps;
 	const uint8_t *raw = NULL;
 	pol_family family = POL_NET_IPV4;
 
 	(void)hostname;
-	if (c == NULL && (c = calloc(1, sizeof(*c))) == NULL) {
+	if (fresh && (c = calloc(1, sizeof(*c))) == NULL) {
 		milt_log(LOG_ERR, "out of memory for a new connection; tempfailing");
 		return SMFIS_TEMPFAIL;
 	}
@@ -201,7 +202,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		c->cctx_internal = pol_net_contains(ps->ps_networks,
 		    ps->ps_nnetworks, family, raw);
 	}
-	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+	if (fresh && smfi_setpriv(ctx, c) != MI_SUCCESS) {
 		milt_conf_release(c->cctx_conf);
 		free(c);
 		milt_log(LOG_ERR, "cannot attach a connection context; tempfailing");
