@@ -171,7 +171,8 @@ wlock_take(store_t *st, char *err, size_t errlen)
 	if (rc != 0) {
 		st->st_errkind = STORE_ERR_BUSY;
 		store_seterr(err, errlen, "begin write transaction: another "
-		    "thread held the write lock past the busy timeout (%d ms)",
+		    "writer of this process held the lock past the busy "
+		    "timeout (%d ms)",
 		    st->st_opts.so_busy_timeout_ms);
 		return -1;
 	}
