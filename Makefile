@@ -39,7 +39,8 @@ SENDGUARD_OBJ = $(call obj,$(MILTER_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC))
 BENCH_PROGS = $(B)/bench/miltgen $(B)/bench/null_milter
 
 UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
-	     $(B)/tests/store_records_test $(B)/tests/conf_test
+	     $(B)/tests/store_records_test $(B)/tests/store_writer_test \
+	     $(B)/tests/conf_test
 
 .PHONY: all run check bench deps deps-test deps-bench clean
 
@@ -59,6 +60,8 @@ $(B)/tests/policy_test: $(call obj,tests/policy_test.c $(POLICY_SRC))
 $(B)/tests/store_test: $(call obj,tests/store_test.c $(STORE_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
 $(B)/tests/store_records_test: $(call obj,tests/store_records_test.c $(STORE_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
+$(B)/tests/store_writer_test: $(call obj,tests/store_writer_test.c $(STORE_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
 $(B)/tests/conf_test: $(call obj,tests/conf_test.c $(CONF_SRC) $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG)
