@@ -39,15 +39,22 @@ day(store_t *st, const char *identity)
 	return (long)c.sc_day;
 }
 
+/* begin_add - begin a write transaction and add n, left open; 0 or -1 */
+static int
+begin_add(store_t *st, const char *identity, uint32_t n)
+{
+	if (store_begin(st, true, errbuf, sizeof(errbuf)) != 0)
+		return -1;
+	return store_counts_add(st, identity, 1, 0, n, 0, errbuf,
+	    sizeof(errbuf));
+}
+
 /* txn_add - one write transaction adding n external recipients; 0 or -1 */
 static int
 txn_add(store_t *st, const char *identity, uint32_t n)
 {
-	if (store_begin(st, true, errbuf, sizeof(errbuf)) != 0)
-		return -1;
-	if (store_counts_add(st, identity, 1, 0, n, 0, errbuf,
-	    sizeof(errbuf)) != 0 || store_commit(st, errbuf,
-	    sizeof(errbuf)) != 0) {
+	if (begin_add(st, identity, n) != 0 ||
+	    store_commit(st, errbuf, sizeof(errbuf)) != 0) {
 		store_rollback(st);
 		return -1;
 	}
@@ -80,20 +87,16 @@ test_shared_writer_handles_see_each_others_commits_and_take_turns(void)
 	T_INTEQ(store_commit(a, errbuf, sizeof(errbuf)), 0, "A commits");
 	T_INTEQ(day(b, "x@y"), 5, "now B sees 5");
 
-	T_INTEQ(store_begin(b, true, errbuf, sizeof(errbuf)), 0,
-	    "B begins a write transaction after A's commit");
-	T_INTEQ(store_counts_add(b, "x@y", 1, 0, 100, 0, errbuf,
-	    sizeof(errbuf)), 0, "B adds 100");
+	T_INTEQ(begin_add(b, "x@y", 100), 0,
+	    "after A's commit B begins a write transaction and adds 100");
 	store_rollback(b);
 	T_INTEQ(day(a, "x@y"), 5, "B's rollback discards its write");
 	T_INTEQ(txn_add(a, "x@y", 1), 0,
 	    "A writes again after B's rollback (the writer reopens)");
 	T_INTEQ(day(b, "x@y"), 6, "6 in all");
 
-	T_INTEQ(store_begin(b, true, errbuf, sizeof(errbuf)), 0,
-	    "B begins a write transaction");
-	T_INTEQ(store_counts_add(b, "x@y", 1, 0, 50, 0, errbuf,
-	    sizeof(errbuf)), 0, "B adds 50");
+	T_INTEQ(begin_add(b, "x@y", 50), 0,
+	    "B begins a write transaction and adds 50");
 	store_close(b);
 	T_INTEQ(txn_add(a, "x@y", 1), 0,
 	    "closing B mid-transaction frees the lock for A");
