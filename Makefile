@@ -7,6 +7,8 @@
 #   make install  install the programs, man pages, sample configuration
 #                 (never over an existing one) and systemd unit, under
 #                 $(DESTDIR)$(PREFIX) (PREFIX=/usr/local by default)
+#   make bench    install what is missing, build, run the benchmarks (slow;
+#                 not part of check) and print one table (BENCHMARKS.md)
 #   make clean
 
 CC	?= cc
@@ -24,6 +26,7 @@ TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2 jq spamd spamc \
 # tests/e2e_sendmail.sh fetches sendmail-bin, sendmail-cf, m4 and libwrap0
 # itself (apt-get download into build/sendmail-debs): they conflict with
 # postfix.  The libraries above are the rest of what sendmail-bin links.
+BENCH_PKGS = postfix policyd-rate-limit
 
 B = build
 
@@ -58,14 +61,19 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 SENDGUARD_OBJ = $(call obj,$(MILTER_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC))
 CTL_OBJ = $(call obj,$(ADMIN_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC))
 
+# The benchmark's load generator and null milter: built by check too, so
+# they always compile with the project's flags (tests/bench_smoke.sh).
+BENCH_PROGS = $(B)/bench/miltgen $(B)/bench/null_milter
+
 UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
-	     $(B)/tests/store_records_test $(B)/tests/conf_test \
+	     $(B)/tests/store_records_test $(B)/tests/store_writer_test \
+	     $(B)/tests/conf_test \
 	     $(B)/tests/store_admin_test $(B)/tests/ctl_time_test \
 	     $(B)/tests/alert_json_test $(B)/tests/spam_test
 # Programs the shell tests use (not tests themselves).
 TEST_TOOLS = $(B)/tests/ctl_fixture $(B)/tests/chain_milter
 
-.PHONY: all run check deps deps-test install clean
+.PHONY: all run check bench deps deps-test deps-bench install clean
 
 all: sendguard sendguardctl
 
@@ -91,6 +99,8 @@ $(B)/tests/store_test: $(call obj,tests/store_test.c $(STORE_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
 $(B)/tests/store_records_test: $(call obj,tests/store_records_test.c $(STORE_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
+$(B)/tests/store_writer_test: $(call obj,tests/store_writer_test.c $(STORE_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
 $(B)/tests/conf_test: $(call obj,tests/conf_test.c $(CONF_SRC) $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG)
 $(B)/tests/store_admin_test: $(call obj,tests/store_admin_test.c $(STORE_SRC))
@@ -104,11 +114,18 @@ $(B)/tests/alert_json_test: $(call obj,tests/alert_json_test.c \
 	    $(CONF_SRC) $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG) -lpthread
 
+$(B)/bench/miltgen: $(call obj,bench/miltgen.c)
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+$(B)/bench/null_milter: $(call obj,bench/null_milter.c)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_MILTER)
+
 # Install missing Debian packages (as root, or through sudo).
 deps:
 	@sh tests/deps.sh $(BUILD_PKGS)
 deps-test:
 	@sh tests/deps.sh $(BUILD_PKGS) $(TEST_PKGS)
+deps-bench:
+	@sh tests/deps.sh $(BUILD_PKGS) $(TEST_PKGS) $(BENCH_PKGS)
 
 run: deps
 	@$(MAKE) --no-print-directory sendguard
@@ -120,8 +137,12 @@ run: deps
 
 check: deps-test
 	@$(MAKE) --no-print-directory sendguard sendguardctl $(UNIT_TESTS) \
-	    $(TEST_TOOLS)
+	    $(TEST_TOOLS) $(BENCH_PROGS)
 	@sh tests/run
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory sendguard $(BENCH_PROGS)
+	@sh bench/run.sh
 
 install: $(PROGRAMS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \

@@ -57,6 +57,7 @@ typedef struct milt_msg {
 
 /* Per-connection state. */
 typedef struct milt_conn {
+	unsigned long	cctx_pflags;	/* protocol options agreed */
 	milt_conf      *cctx_conf;	/* pinned generation */
 	char		cctx_client[INET6_ADDRSTRLEN];	/* "unknown" if none */
 	bool		cctx_internal;	/* in internal_networks */
@@ -199,7 +200,17 @@ format_expiry(const store_restriction *r, char *buf, size_t len)
 	return buf;
 }
 
-/* mlfi_connect - pin the configuration and note the client's address */
+/* no_reply - SMFIS_NOREPLY where the MTA agreed not to wait (nr_flag),
+ * else continue */
+static sfsistat
+no_reply(const milt_conn *c, unsigned long nr_flag)
+{
+	return c != NULL && (c->cctx_pflags & nr_flag) ? SMFIS_NOREPLY :
+	    SMFIS_CONTINUE;
+}
+
+/* mlfi_connect - pin the configuration and note the client's address (the
+ * context exists already if mlfi_negotiate could allocate it) */
 static sfsistat
 mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
@@ -237,7 +248,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		c->cctx_internal = pol_net_contains(ps->ps_networks,
 		    ps->ps_nnetworks, family, raw);
 	}
-	return SMFIS_CONTINUE;
+	return no_reply(c, SMFIP_NR_CONN);
 }
 
 /* log_exempt - the one line for an outbound message that is not counted */
@@ -364,7 +375,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	pol_addr_status st;
 
 	if (c == NULL || !c->cctx_msg.mctx_outbound)
-		return SMFIS_CONTINUE;
+		return no_reply(c, SMFIP_NR_RCPT);
 	m = &c->cctx_msg;
 	capture_queue_id(ctx, m);
 	ps = conf_policy(c->cctx_conf->mc_conf);
@@ -374,7 +385,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 		if (m->mctx_n_bad++ == 0)
 			milt_printable(argv != NULL ? argv[0] : NULL,
 			    m->mctx_bad_rcpt, sizeof(m->mctx_bad_rcpt));
-		return SMFIS_CONTINUE;
+		return no_reply(c, SMFIP_NR_RCPT);
 	}
 	/* An unqualified recipient is delivered locally: internal. */
 	if (strchr(rcpt, '@') == NULL ||
@@ -383,7 +394,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 		m->mctx_n_int = pol_sat_add(m->mctx_n_int, 1);
 	else
 		m->mctx_n_ext = pol_sat_add(m->mctx_n_ext, 1);
-	return SMFIS_CONTINUE;
+	return no_reply(c, SMFIP_NR_RCPT);
 }
 
 /* log_counts - the one info line of a counted message; the spam part
@@ -670,9 +681,14 @@ failed:
 static sfsistat
 mlfi_connect_open(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
+	sfsistat r = mlfi_connect(ctx, hostname, hostaddr);
+	const milt_conn *c = conn_of(ctx);
+
+	/* With no reply at connect, the MTA hears it at MAIL FROM (4.3.2). */
 	if (milt_draining())
-		return SMFIS_TEMPFAIL;
-	return mlfi_connect(ctx, hostname, hostaddr);
+		return c != NULL && (c->cctx_pflags & SMFIP_NR_CONN) ?
+		    SMFIS_NOREPLY : SMFIS_TEMPFAIL;
+	return r;
 }
 
 /* mlfi_envfrom_open - a message is in flight from MAIL FROM to its end
@@ -689,6 +705,8 @@ mlfi_envfrom_open(SMFICTX *ctx, char **argv)
 	milt_inflight_begin(&c->cctx_inflight);
 	if (milt_draining()) {
 		milt_inflight_end(&c->cctx_inflight);
+		milt_log(LOG_INFO, "client=%s: new message tempfailed (451 "
+		    "4.3.2): sendguard is stopping", c->cctx_client);
 		return tempfail(ctx, "4.3.2", "Service shutting down, try "
 		    "again later");
 	}
@@ -743,18 +761,33 @@ mlfi_close(SMFICTX *ctx)
 }
 
 /*
- * mlfi_negotiate - ask only for the stages we use: less traffic per
- * message, for the MTA and for us.  Headers only with spam checking on,
- * bodies only with spamd, neither answered one by one where the MTA
- * allows it.  The connection context is made here, so the configuration
- * that decided the protocol is the one the connection uses.
+ * mlfi_negotiate - ask only for the stages we use, and for no reply where
+ * our answer is always "continue": connect (a failure there is noticed at
+ * MAIL FROM) and RCPT (recipients are judged at end of message).  Headers
+ * only with spam checking on, bodies only with spamd, neither answered one
+ * by one.  Fewer round trips per message, for the MTA and for us.
+ *
+ * DATA stays, with its reply, although we do nothing there: over TCP, a
+ * DATA stage skipped (SMFIP_NODATA) or unanswered (SMFIP_NR_DATA) costs
+ * Postfix about 44 ms per message.  Postfix's smtpd then hands the milter
+ * socket to cleanup with the DATA packet flushed on its own, unanswered;
+ * cleanup's end-of-message packet waits behind it (Nagle) until the
+ * milter's host sends the delayed ACK (Linux: 40 ms).  With a reply at
+ * DATA the ACK rides on the reply.  Unix sockets have no Nagle.  See
+ * BENCHMARKS.md.
+ *
+ * The connection context is made here: the configuration that decided
+ * the protocol is the one the connection uses, and it remembers what was
+ * agreed.  Without it (out of memory) the negotiation fails, and the MTA
+ * applies its milter default action.
  */
 static sfsistat
 mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	unsigned long want = SMFIP_NOHELO | SMFIP_NOEOH | SMFIP_NOUNKNOWN;
+	unsigned long want = SMFIP_NOHELO | SMFIP_NOEOH | SMFIP_NOUNKNOWN |
+	    SMFIP_NR_CONN | SMFIP_NR_RCPT;
 	const conf_t *conf;
 	milt_conn *c;
 
@@ -776,6 +809,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf1 = want & f1;		/* only what the MTA offers */
 	*pf2 = 0;
 	*pf3 = 0;
+	c->cctx_pflags = *pf1;
 	c->cctx_nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
 	c->cctx_nr_body = (*pf1 & SMFIP_NR_BODY) != 0;
 	return SMFIS_CONTINUE;

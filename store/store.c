@@ -18,12 +18,29 @@
  *
  * Thread safety: a store_t is one connection (opened SQLITE_OPEN_NOMUTEX),
  * used by one thread at a time.  The schema is in store/SCHEMA.md.
+ *
+ * Writers of one process take store_wlock before BEGIN IMMEDIATE and drop
+ * it when the transaction ends.  SQLite's own lock still orders processes,
+ * but its busy handler polls with sleeps of 1 to 100 ms: with several
+ * threads of one milter contending for every message, they slept far more
+ * than they worked.  A mutex hands the lock over on release instead.
+ * Handles opened with so_shared_writer also share one connection for their
+ * write transactions (store_writer, guarded by that mutex): with a
+ * connection per handle, every commit by one emptied the page cache of all
+ * the others, and each write transaction began by reading its pages back
+ * (about four pread(2) per message); the single writer keeps them warm.
+ * Handles opened with so_manual_checkpoint leave checkpoints to
+ * store_checkpoint(), so a commit never pays for copying the log back and
+ * its fsync; their commits report the log's size to store_wal_frames().
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -127,6 +144,131 @@ static const char *const stmt_sql[S_COUNT] = {
 /* The kind of this thread's last store_open() failure. */
 static _Thread_local store_errkind_t open_errkind;
 
+/* One writer at a time in this process (see the top of the file). */
+static pthread_mutex_t store_wlock = PTHREAD_MUTEX_INITIALIZER;
+/* The so_shared_writer handles' write connection; under store_wlock. */
+static store_t *store_writer;
+/* The log's size after the last commit of a manual-checkpoint handle. */
+static atomic_uint store_wal_seen;
+
+/* ---- the writer lock ---- */
+
+/* wlock_take - queue for the process's writer lock, up to the busy
+ * timeout; -1 with STORE_ERR_BUSY when it does not come */
+static int
+wlock_take(store_t *st, char *err, size_t errlen)
+{
+	struct timespec until;
+	int rc;
+
+	if (st->st_wlocked)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += st->st_opts.so_busy_timeout_ms / 1000;
+	until.tv_nsec += (long)(st->st_opts.so_busy_timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	rc = pthread_mutex_timedlock(&store_wlock, &until);
+	if (rc != 0) {
+		st->st_errkind = STORE_ERR_BUSY;
+		store_seterr(err, errlen, "begin write transaction: another "
+		    "writer of this process held the lock past the busy "
+		    "timeout (%d ms)",
+		    st->st_opts.so_busy_timeout_ms);
+		return -1;
+	}
+	st->st_wlocked = true;
+	return 0;
+}
+
+/* wlock_sync - once no transaction is open (SQLite may also have ended it
+ * by itself, after an I/O error or a full disk), go back to the handle's
+ * own connection and drop the writer lock */
+static void
+wlock_sync(store_t *st)
+{
+	if (st->st_wlocked && sqlite3_get_autocommit(st->st_c->sc_db)) {
+		st->st_c = &st->st_own;
+		st->st_wlocked = false;
+		pthread_mutex_unlock(&store_wlock);
+	}
+}
+
+/* writer_get - the shared writer connection, (re)opened if need be;
+ * under store_wlock.  NULL with err and the kind on st. */
+static struct store_conn *
+writer_get(store_t *st, char *err, size_t errlen)
+{
+	store_opts o = st->st_opts;
+
+	if (store_writer != NULL && store_file_moved(store_writer)) {
+		store_close(store_writer);
+		store_writer = NULL;
+	}
+	if (store_writer == NULL) {
+		o.so_shared_writer = false;
+		o.so_create = false;
+		if (store_open(st->st_path, &o, &store_writer, err,
+		    errlen) != 0) {
+			st->st_errkind = store_errkind(NULL);
+			return NULL;
+		}
+	}
+	return &store_writer->st_own;
+}
+
+/* writer_drop - forget the shared writer after a failed transaction, as
+ * the milter closes a handle that saw an error; under store_wlock */
+static void
+writer_drop(store_t *st)
+{
+	if (st->st_c != &st->st_own && store_writer != NULL) {
+		st->st_c = &st->st_own;
+		store_close(store_writer);
+		store_writer = NULL;
+	}
+}
+
+/* begin_write - the writer lock, then BEGIN IMMEDIATE on the connection
+ * this handle writes with */
+static int
+begin_write(store_t *st, char *err, size_t errlen)
+{
+	struct store_conn *w;
+	int rc;
+
+	if (wlock_take(st, err, errlen) != 0)
+		return -1;
+	if (st->st_opts.so_shared_writer) {
+		if ((w = writer_get(st, err, errlen)) == NULL) {
+			st->st_wlocked = false;
+			pthread_mutex_unlock(&store_wlock);
+			return -1;
+		}
+		st->st_c = w;
+		/* this handle's timeout (a reload may have changed it) */
+		store_set_busy_timeout(store_writer,
+		    st->st_opts.so_busy_timeout_ms);
+	}
+	rc = store_run(st, S_BEGIN_WRITE, "begin write transaction", err,
+	    errlen);
+	wlock_sync(st);
+	return rc;
+}
+
+/* wal_hook - note the log's size after a commit (no checkpoint here) */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)arg;
+	(void)db;
+	(void)name;
+	atomic_store(&store_wal_seen, frames > 0 ? (unsigned)frames : 0);
+	return SQLITE_OK;
+}
+
 /* ---- errors, binding and atomicity, shared with store_records.c ---- */
 
 /* store_seterr - format into the caller's buffer, which may be absent */
@@ -173,7 +315,7 @@ int
 store_fail(store_t *st, int rc, const char *what, char *err, size_t errlen)
 {
 	st->st_errkind = store_kind_of(rc);
-	store_seterr(err, errlen, "%s: %s", what, sqlite3_errmsg(st->st_db));
+	store_seterr(err, errlen, "%s: %s", what, sqlite3_errmsg(st->st_c->sc_db));
 	return -1;
 }
 
@@ -211,7 +353,7 @@ int
 store_run(store_t *st, enum store_stmt id, const char *what, char *err,
     size_t errlen)
 {
-	sqlite3_stmt *s = st->st_stmt[id];
+	sqlite3_stmt *s = st->st_c->sc_stmt[id];
 	int rc;
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -226,7 +368,7 @@ store_run(store_t *st, enum store_stmt id, const char *what, char *err,
 static void
 run_quiet(store_t *st, enum store_stmt id)
 {
-	sqlite3_stmt *s = st->st_stmt[id];
+	sqlite3_stmt *s = st->st_c->sc_stmt[id];
 
 	while (sqlite3_step(s) == SQLITE_ROW)
 		;
@@ -274,9 +416,10 @@ store_bind_check(store_t *st, struct store_binder *b, const char *what,
 int
 store_op_begin(store_t *st, bool *own, char *err, size_t errlen)
 {
-	*own = sqlite3_get_autocommit(st->st_db) != 0;
-	return store_run(st, *own ? S_BEGIN_WRITE : S_SAVEPOINT,
-	    *own ? "begin write transaction" : "savepoint", err, errlen);
+	*own = sqlite3_get_autocommit(st->st_c->sc_db) != 0;
+	if (*own)
+		return begin_write(st, err, errlen);
+	return store_run(st, S_SAVEPOINT, "savepoint", err, errlen);
 }
 
 /* store_op_end - commit (or release) after rc == 0, else undo; 0 or -1 */
@@ -284,17 +427,22 @@ int
 store_op_end(store_t *st, bool own, int rc, char *err, size_t errlen)
 {
 	if (rc == 0 && store_run(st, own ? S_COMMIT : S_RELEASE,
-	    own ? "commit" : "release savepoint", err, errlen) == 0)
+	    own ? "commit" : "release savepoint", err, errlen) == 0) {
+		wlock_sync(st);
 		return 0;
-	/* SQLite may already have rolled back (I/O error, full, busy) */
-	if (sqlite3_get_autocommit(st->st_db))
-		return -1;
-	if (own)
-		run_quiet(st, S_ROLLBACK);
-	else {
-		run_quiet(st, S_ROLLBACK_TO);
-		run_quiet(st, S_RELEASE);
 	}
+	/* SQLite may already have rolled back (I/O error, full, busy) */
+	if (!sqlite3_get_autocommit(st->st_c->sc_db)) {
+		if (own)
+			run_quiet(st, S_ROLLBACK);
+		else {
+			run_quiet(st, S_ROLLBACK_TO);
+			run_quiet(st, S_RELEASE);
+		}
+	}
+	if (own && st->st_wlocked)
+		writer_drop(st);
+	wlock_sync(st);
 	return -1;
 }
 
@@ -308,10 +456,10 @@ prepare_all(store_t *st, const char *path, store_errkind_t *kind,
 	int i, rc;
 
 	for (i = 0; i < S_COUNT; i++) {
-		rc = sqlite3_prepare_v3(st->st_db, stmt_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &st->st_stmt[i], NULL);
+		rc = sqlite3_prepare_v3(st->st_c->sc_db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st->st_c->sc_stmt[i], NULL);
 		if (rc != SQLITE_OK)
-			return store_db_fail(st->st_db, rc, path,
+			return store_db_fail(st->st_c->sc_db, rc, path,
 			    "cannot prepare a statement", kind, err, errlen);
 	}
 	return 0;
@@ -332,16 +480,18 @@ store_open(const char *path, const store_opts *opts, store_t **out,
 		goto out;
 	}
 	st = calloc(1, sizeof(*st));
-	if (st == NULL) {
+	if (st == NULL || (st->st_path = strdup(path)) == NULL) {
 		store_seterr(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
+	st->st_c = &st->st_own;
+	st->st_opts = *opts;
 	/* without CREATE, sqlite3_open_v2 fails on a missing file */
 	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 	    (opts->so_create ? SQLITE_OPEN_CREATE : 0);
-	rc = sqlite3_open_v2(path, &st->st_db, flags, NULL);
+	rc = sqlite3_open_v2(path, &st->st_c->sc_db, flags, NULL);
 	if (rc != SQLITE_OK) {
-		if (st->st_db == NULL) {
+		if (st->st_c->sc_db == NULL) {
 			store_seterr(err, errlen, "%s: cannot open: out of "
 			    "memory", path);
 		} else if (!opts->so_create && access(path, F_OK) != 0 &&
@@ -350,28 +500,31 @@ store_open(const char *path, const store_opts *opts, store_t **out,
 			store_seterr(err, errlen, "%s: cannot open: the "
 			    "database does not exist", path);
 		} else {
-			store_db_fail(st->st_db, rc, path, "cannot open",
+			store_db_fail(st->st_c->sc_db, rc, path, "cannot open",
 			    &kind, err, errlen);
 		}
 		goto out;
 	}
-	sqlite3_extended_result_codes(st->st_db, 1);
-	sqlite3_busy_timeout(st->st_db, opts->so_busy_timeout_ms);
+	sqlite3_extended_result_codes(st->st_c->sc_db, 1);
+	sqlite3_busy_timeout(st->st_c->sc_db, opts->so_busy_timeout_ms);
 	/* no writable_schema tricks and the like through this connection */
-	sqlite3_db_config(st->st_db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	if (sqlite3_db_readonly(st->st_db, "main") == 1) {
+	sqlite3_db_config(st->st_c->sc_db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	if (sqlite3_db_readonly(st->st_c->sc_db, "main") == 1) {
 		kind = STORE_ERR_UNAVAILABLE;
 		store_seterr(err, errlen, "%s: cannot open: the database is "
 		    "read-only", path);
 		goto out;
 	}
 
-	if (store_schema_open(st->st_db, path, opts->so_create,
+	if (store_schema_open(st->st_c->sc_db, path, opts->so_create,
 	    opts->so_keep_schema, opts->so_busy_timeout_ms, &kind, err,
 	    errlen) != 0)
 		goto out;
 	if (prepare_all(st, path, &kind, err, errlen) != 0)
 		goto out;
+	/* replaces the automatic checkpoint at commit */
+	if (opts->so_manual_checkpoint)
+		sqlite3_wal_hook(st->st_c->sc_db, wal_hook, NULL);
 
 	st->st_errkind = STORE_ERR_NONE;
 	*out = st;
@@ -385,18 +538,33 @@ out:
 }
 
 void
+store_set_busy_timeout(store_t *st, int busy_timeout_ms)
+{
+	if (st == NULL || st->st_opts.so_busy_timeout_ms == busy_timeout_ms)
+		return;
+	st->st_opts.so_busy_timeout_ms = busy_timeout_ms;
+	sqlite3_busy_timeout(st->st_own.sc_db, busy_timeout_ms);
+}
+
+void
 store_close(store_t *st)
 {
 	int i;
 
 	if (st == NULL)
 		return;
-	if (st->st_db != NULL && !sqlite3_get_autocommit(st->st_db))
-		sqlite3_exec(st->st_db, "ROLLBACK", NULL, NULL, NULL);
+	if (st->st_c->sc_db != NULL && !sqlite3_get_autocommit(st->st_c->sc_db))
+		sqlite3_exec(st->st_c->sc_db, "ROLLBACK", NULL, NULL, NULL);
+	if (st->st_wlocked) {
+		st->st_c = &st->st_own;
+		st->st_wlocked = false;
+		pthread_mutex_unlock(&store_wlock);
+	}
 	for (i = 0; i < S_COUNT; i++)
-		sqlite3_finalize(st->st_stmt[i]);
+		sqlite3_finalize(st->st_own.sc_stmt[i]);
 	/* close even a handle whose open failed: it may own memory */
-	sqlite3_close(st->st_db);
+	sqlite3_close(st->st_own.sc_db);
+	free(st->st_path);
 	free(st);
 }
 
@@ -411,7 +579,7 @@ store_file_moved(store_t *st)
 {
 	int moved = 0;
 
-	if (sqlite3_file_control(st->st_db, "main", SQLITE_FCNTL_HAS_MOVED,
+	if (sqlite3_file_control(st->st_c->sc_db, "main", SQLITE_FCNTL_HAS_MOVED,
 	    &moved) != SQLITE_OK)
 		return false;
 	return moved != 0;
@@ -423,21 +591,66 @@ int
 store_begin(store_t *st, bool write, char *err, size_t errlen)
 {
 	st->st_errkind = STORE_ERR_NONE;
-	return store_run(st, write ? S_BEGIN_WRITE : S_BEGIN_READ,
-	    write ? "begin write transaction" : "begin read transaction",
-	    err, errlen);
+	if (write)
+		return begin_write(st, err, errlen);
+	return store_run(st, S_BEGIN_READ, "begin read transaction", err,
+	    errlen);
 }
 
 int
 store_commit(store_t *st, char *err, size_t errlen)
 {
+	int rc;
+
 	st->st_errkind = STORE_ERR_NONE;
-	return store_run(st, S_COMMIT, "commit", err, errlen);
+	rc = store_run(st, S_COMMIT, "commit", err, errlen);
+	wlock_sync(st);
+	return rc;
 }
 
 void
 store_rollback(store_t *st)
 {
-	if (st != NULL && !sqlite3_get_autocommit(st->st_db))
+	if (st == NULL)
+		return;
+	if (!sqlite3_get_autocommit(st->st_c->sc_db))
 		run_quiet(st, S_ROLLBACK);
+	if (st->st_wlocked)
+		writer_drop(st);
+	wlock_sync(st);
+}
+
+unsigned
+store_wal_frames(void)
+{
+	return atomic_load(&store_wal_seen);
+}
+
+int
+store_checkpoint(store_t *st, bool block_writers, unsigned *left, char *err,
+    size_t errlen)
+{
+	int rc, nlog = 0, nckpt = 0;
+
+	st->st_errkind = STORE_ERR_NONE;
+	if (left != NULL)
+		*left = 0;
+	if (block_writers && wlock_take(st, err, errlen) != 0)
+		return -1;
+	/* RESTART also waits out the readers of older snapshots (they are
+	 * short), so the next commit starts the log over */
+	rc = sqlite3_wal_checkpoint_v2(st->st_c->sc_db, "main", block_writers ?
+	    SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &nlog,
+	    &nckpt);
+	if (block_writers) {
+		st->st_wlocked = false;
+		pthread_mutex_unlock(&store_wlock);
+	}
+	if (rc != SQLITE_OK)
+		return store_fail(st, rc, "checkpoint", err, errlen);
+	if (nckpt >= nlog)
+		atomic_store(&store_wal_seen, 0);
+	if (left != NULL && nlog > nckpt)
+		*left = (unsigned)(nlog - nckpt);
+	return 0;
 }

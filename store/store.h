@@ -15,6 +15,8 @@
  * store_t, in any number of processes, may share one database file: it runs
  * in WAL mode with a busy timeout, and writers take the lock up front
  * (BEGIN IMMEDIATE) so a read never has to be upgraded under contention.
+ * Within one process, writers queue on a mutex before BEGIN IMMEDIATE (up to
+ * the busy timeout), so they wake in turn instead of polling SQLite's lock.
  *
  * The schema is documented in store/SCHEMA.md.
  */
@@ -44,6 +46,11 @@ typedef struct store_opts {
 	bool		so_create;		/* create a missing database */
 	bool		so_keep_schema;		/* never migrate: an older
 						 * schema is STORE_ERR_SCHEMA */
+	/* no checkpoint at commit: the caller runs store_checkpoint() */
+	bool		so_manual_checkpoint;
+	/* write transactions go through one connection shared by every
+	 * such handle of the process (a pool's handles) */
+	bool		so_shared_writer;
 } store_opts;
 
 /* Room for the strings of a record, with their terminators. */
@@ -103,6 +110,13 @@ typedef struct store_delta {
 int		store_open(const char *path, const store_opts *opts,
     store_t **out, char *err, size_t errlen);
 
+/*
+ * store_set_busy_timeout - how long st waits for a lock from now on (the
+ * milter's busy_timeout_ms after a reload), for its own connection and,
+ * in its write transactions, the shared writer's.
+ */
+void		store_set_busy_timeout(store_t *st, int busy_timeout_ms);
+
 /* store_close - close a handle; NULL is fine.  Rolls back an open txn. */
 void		store_close(store_t *st);
 
@@ -127,6 +141,23 @@ int		store_begin(store_t *st, bool write, char *err, size_t errlen);
 int		store_commit(store_t *st, char *err, size_t errlen);
 /* store_rollback - undo the open transaction, if any; never fails. */
 void		store_rollback(store_t *st);
+
+/*
+ * store_wal_frames - the size of the write-ahead log (in pages) after the
+ * last commit of a so_manual_checkpoint handle in this process.
+ */
+unsigned	store_wal_frames(void);
+
+/*
+ * store_checkpoint - copy the write-ahead log into the database (a passive
+ * checkpoint: readers and writers of other processes go on).  With
+ * block_writers, this process's writers wait meanwhile and the checkpoint
+ * waits (up to the busy timeout) for readers of older snapshots, so it
+ * catches up and the log starts over.  *left (may be NULL)
+ * gets the pages still to copy.  0, or -1 with err.
+ */
+int		store_checkpoint(store_t *st, bool block_writers,
+    unsigned *left, char *err, size_t errlen);
 
 /*
  * store_restriction_get - the restriction of identity in force at now.

@@ -38,7 +38,7 @@ prepare(store_t *st, const char *sql, const char *what, char *err,
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(st->st_db, sql, -1, &s, NULL);
+	rc = sqlite3_prepare_v2(st->st_c->sc_db, sql, -1, &s, NULL);
 	if (rc != SQLITE_OK) {
 		store_fail(st, rc, what, err, errlen);
 		sqlite3_finalize(s);

@@ -49,11 +49,24 @@ enum store_stmt {
 	S_COUNT
 };
 
-/* A handle: one connection and its prepared statements. */
+/* A connection and its prepared statements. */
+struct store_conn {
+	sqlite3		*sc_db;
+	sqlite3_stmt	*sc_stmt[S_COUNT];
+};
+
+/*
+ * A handle: its own connection, and the one its calls use (st_c): its
+ * own, or during a write transaction of a so_shared_writer handle the
+ * process's shared writer connection (store.c).
+ */
 struct store {
-	sqlite3		*st_db;
+	struct store_conn st_own;
+	struct store_conn *st_c;
 	store_errkind_t	st_errkind;		/* of the last call */
-	sqlite3_stmt	*st_stmt[S_COUNT];
+	store_opts	st_opts;		/* as opened, for the writer */
+	char	       *st_path;
+	bool		st_wlocked;		/* holds the process's writer lock */
 };
 
 /* Binding: remember the first failure so a run of binds is checked once. */

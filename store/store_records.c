@@ -109,7 +109,7 @@ static int
 event_insert(store_t *st, store_event_kind kind, int64_t at,
     const store_restriction *f, char *err, size_t errlen)
 {
-	struct store_binder b = { st->st_stmt[S_EVENT_ADD], SQLITE_OK };
+	struct store_binder b = { st->st_c->sc_stmt[S_EVENT_ADD], SQLITE_OK };
 
 	bind_event(&b, at, kind, f);
 	if (store_bind_check(st, &b, "event add", err, errlen) != 0)
@@ -121,7 +121,7 @@ int
 store_restriction_get(store_t *st, const char *identity, int64_t now,
     store_restriction *out, bool *found, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = st->st_stmt[S_RESTR_GET];
+	sqlite3_stmt *s = st->st_c->sc_stmt[S_RESTR_GET];
 	struct store_binder b = { s, SQLITE_OK };
 	int rc, ret = -1;
 
@@ -155,7 +155,7 @@ int
 store_restriction_put(store_t *st, const store_restriction *r,
     store_event_kind kind, char *err, size_t errlen)
 {
-	struct store_binder b = { st->st_stmt[S_RESTR_PUT], SQLITE_OK };
+	struct store_binder b = { st->st_c->sc_stmt[S_RESTR_PUT], SQLITE_OK };
 	bool own;
 	int rc = -1;
 
@@ -168,6 +168,8 @@ store_restriction_put(store_t *st, const store_restriction *r,
 		    errlen);
 	if (store_op_begin(st, &own, err, errlen) != 0)
 		return -1;
+	/* the statement of the connection store_op_begin chose */
+	b.b_stmt = st->st_c->sc_stmt[S_RESTR_PUT];
 
 	store_bind_text(&b, 1, r->sr_identity, sizeof(r->sr_identity));
 	store_bind_text(&b, 2, r->sr_reason, sizeof(r->sr_reason));
@@ -199,7 +201,7 @@ store_restriction_clear(store_t *st, const char *identity, int64_t now,
     const char *actor, const char *reason, bool *found, char *err,
     size_t errlen)
 {
-	struct store_binder b = { st->st_stmt[S_CLEAR_EVENT], SQLITE_OK };
+	struct store_binder b = { st->st_c->sc_stmt[S_CLEAR_EVENT], SQLITE_OK };
 	bool own;
 	int rc = -1;
 
@@ -210,6 +212,8 @@ store_restriction_clear(store_t *st, const char *identity, int64_t now,
 		    errlen);
 	if (store_op_begin(st, &own, err, errlen) != 0)
 		return -1;
+	/* the statement of the connection store_op_begin chose */
+	b.b_stmt = st->st_c->sc_stmt[S_CLEAR_EVENT];
 
 	/* the event is written only if a restriction in force is found */
 	store_bind_text(&b, 1, identity, SIZE_MAX);
@@ -220,18 +224,18 @@ store_restriction_clear(store_t *st, const char *identity, int64_t now,
 		goto out;
 	if (store_run(st, S_CLEAR_EVENT, "restriction clear", err, errlen) != 0)
 		goto out;
-	if (sqlite3_changes(st->st_db) == 0) {
+	if (sqlite3_changes(st->st_c->sc_db) == 0) {
 		rc = 0;
 		goto out;
 	}
 	*found = true;
 
-	b = (struct store_binder){ st->st_stmt[S_RESTR_DEL], SQLITE_OK };
+	b = (struct store_binder){ st->st_c->sc_stmt[S_RESTR_DEL], SQLITE_OK };
 	store_bind_text(&b, 1, identity, SIZE_MAX);
 	if (store_bind_check(st, &b, "restriction clear", err, errlen) != 0 ||
 	    store_run(st, S_RESTR_DEL, "restriction clear", err, errlen) != 0)
 		goto out;
-	b = (struct store_binder){ st->st_stmt[S_COUNTS_DEL_ID], SQLITE_OK };
+	b = (struct store_binder){ st->st_c->sc_stmt[S_COUNTS_DEL_ID], SQLITE_OK };
 	store_bind_text(&b, 1, identity, SIZE_MAX);
 	if (store_bind_check(st, &b, "counter reset", err, errlen) != 0 ||
 	    store_run(st, S_COUNTS_DEL_ID, "counter reset", err, errlen) != 0)
@@ -252,7 +256,7 @@ static int
 expire_step(store_t *st, enum store_stmt id, const char *identity,
     int64_t now, unsigned max, char *err, size_t errlen)
 {
-	struct store_binder b = { st->st_stmt[id], SQLITE_OK };
+	struct store_binder b = { st->st_c->sc_stmt[id], SQLITE_OK };
 
 	if (identity != NULL) {
 		store_bind_text(&b, 1, identity, SIZE_MAX);
@@ -284,10 +288,10 @@ store_expire(store_t *st, const char *identity, int64_t now, unsigned max,
 
 	if (expire_step(st, ev, identity, now, max, err, errlen) != 0)
 		goto out;
-	moved = sqlite3_changes(st->st_db);
+	moved = sqlite3_changes(st->st_c->sc_db);
 	if (expire_step(st, del, identity, now, max, err, errlen) != 0)
 		goto out;
-	if (sqlite3_changes(st->st_db) != moved) {
+	if (sqlite3_changes(st->st_c->sc_db) != moved) {
 		store_misuse(st, "expire: events and deleted rows differ", err,
 		    errlen);
 		goto out;
@@ -328,7 +332,7 @@ int
 store_counts_get(store_t *st, const char *identity, int64_t hour_from,
     int64_t day_from, store_counts *out, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = st->st_stmt[S_COUNTS_GET];
+	sqlite3_stmt *s = st->st_c->sc_stmt[S_COUNTS_GET];
 	struct store_binder b = { s, SQLITE_OK };
 	int rc, ret = -1;
 
@@ -377,7 +381,7 @@ store_counts_add(store_t *st, const char *identity, int64_t bucket,
 
 	/* adding nothing must not create a row */
 	if (d->sd_int != 0 || d->sd_ext != 0 || d->sd_spam != 0) {
-		b = (struct store_binder){ st->st_stmt[S_COUNTS_ADD],
+		b = (struct store_binder){ st->st_c->sc_stmt[S_COUNTS_ADD],
 		    SQLITE_OK };
 		store_bind_text(&b, 1, identity, SIZE_MAX);
 		store_bind_int(&b, 2, bucket);
@@ -388,7 +392,7 @@ store_counts_add(store_t *st, const char *identity, int64_t bucket,
 		    store_run(st, S_COUNTS_ADD, "counts add", err, errlen) != 0)
 			goto out;
 	}
-	b = (struct store_binder){ st->st_stmt[S_COUNTS_PRUNE_ID], SQLITE_OK };
+	b = (struct store_binder){ st->st_c->sc_stmt[S_COUNTS_PRUNE_ID], SQLITE_OK };
 	store_bind_text(&b, 1, identity, SIZE_MAX);
 	store_bind_int(&b, 2, prune_before);
 	if (store_bind_check(st, &b, "counts prune", err, errlen) != 0 ||
@@ -403,20 +407,31 @@ int
 store_counts_prune(store_t *st, int64_t before, unsigned max, unsigned *n,
     char *err, size_t errlen)
 {
-	struct store_binder b = { st->st_stmt[S_COUNTS_PRUNE], SQLITE_OK };
+	struct store_binder b = { st->st_c->sc_stmt[S_COUNTS_PRUNE], SQLITE_OK };
+	unsigned changes = 0;
+	bool own;
+	int rc = -1;
 
 	st->st_errkind = STORE_ERR_NONE;
 	if (n != NULL)
 		*n = 0;
+	/* one statement, but through the writer lock like every write */
+	if (store_op_begin(st, &own, err, errlen) != 0)
+		return -1;
+	/* the statement of the connection store_op_begin chose */
+	b.b_stmt = st->st_c->sc_stmt[S_COUNTS_PRUNE];
 	store_bind_int(&b, 1, before);
 	/* -1: no limit */
 	store_bind_int(&b, 2, max == 0 ? -1 : (int64_t)max);
-	if (store_bind_check(st, &b, "counts prune", err, errlen) != 0)
-		return -1;
-	/* one statement: atomic on its own */
-	if (store_run(st, S_COUNTS_PRUNE, "counts prune", err, errlen) != 0)
+	if (store_bind_check(st, &b, "counts prune", err, errlen) != 0 ||
+	    store_run(st, S_COUNTS_PRUNE, "counts prune", err, errlen) != 0)
+		goto out;
+	changes = (unsigned)sqlite3_changes(st->st_c->sc_db);
+	rc = 0;
+out:
+	if (store_op_end(st, own, rc, err, errlen) != 0)
 		return -1;
 	if (n != NULL)
-		*n = (unsigned)sqlite3_changes(st->st_db);
+		*n = changes;
 	return 0;
 }

@@ -35,7 +35,7 @@ text(char *dst, size_t size, const char *s)
 int
 main(int argc, char **argv)
 {
-	store_opts so = { 5000, true };
+	store_opts so = { .so_busy_timeout_ms = 5000, .so_create = true };
 	store_restriction r;
 	char err[512] = "";
 	store_t *st = NULL;

@@ -9,6 +9,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 . tests/lib/tap.sh
+. tests/lib/dblock.sh
 
 SG=$PWD/sendguard
 DIR=$(mktemp -d /tmp/sendguard-daemon.XXXXXX) || exit 2
@@ -21,6 +22,7 @@ cleanup() {
 	[ -n "$SG_PID" ] && kill -KILL "$SG_PID" 2>/dev/null
 	[ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null
 	[ -n "${held:-}" ] && kill "$held" 2>/dev/null
+	[ -n "$DB_LOCK_PID" ] && kill "$DB_LOCK_PID" 2>/dev/null
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -233,6 +235,28 @@ sed -i 's|^user = .*|user = "root";|' "$DIR/sg.conf"
 hup_and_wait "which needs a restart"
 tap_grep "so does a new user" "$DIR/sg.log" "\"user\" changed, which needs a restart"
 
+# busy_timeout_ms is reloadable, also for the database handles sendguard
+# keeps open (opened with the default, 5 s): after a reload to 100 ms, a
+# write lock another process holds for 3 s tempfails the message at once;
+# with the old 5 s the message would wait the lock out and be accepted.
+write_conf 3 "busy_timeout_ms = 100;"
+hup_and_wait "configuration reloaded from $DIR/sg.conf"
+if db_lock "$DIR/db/sg.db" "$DIR/lock.fifo"; then
+	send karl@example.com 1 >"$DIR/busy.out" 3>&- &
+	busy=$!
+	sleep 3
+	db_unlock
+	wait "$busy"
+	tap_eq "reloaded to 100 ms: a message meets a held lock, tempfailed" \
+	    "$(cat "$DIR/busy.out")" "result refused"
+	tap_grep "the log says the database was busy" "$DIR/sg.log" \
+	    "identity=karl@example.com: database error while counting recipients"
+else
+	tap_fail "another process holds the database's write lock"
+fi
+tap_eq "the lock gone: karl to 1 is accepted" \
+    "$(send karl@example.com 1)" "result accepted"
+
 # Many SIGHUPs, each one handled before the next, then a burst.
 write_conf 2
 n_ok=0
@@ -272,9 +296,11 @@ fi
 sleep 0.5
 alive "$SG_PID" && tap_ok "and is still running while the message is open" ||
     tap_fail "and is still running while the message is open"
-tap_eq "a new connection meanwhile is tempfailed (nothing lost)" \
+tap_eq "a new message meanwhile gets a reply code at MAIL FROM (nothing lost)" \
     "$(miltertest -s tests/milter/connect.lua -D SOCK="unix:$DIR/run/sg.sock" \
-    -D TAP="$PWD/tests/milter" 2>&1)" "connect tempfail"
+    -D TAP="$PWD/tests/milter" 2>&1)" "connect continue mail replycode"
+tap_grep "and it is the shutdown's 451 4.3.2 tempfail" "$DIR/sg.log" \
+    "client=127.0.0.1: new message tempfailed (451 4.3.2): sendguard is stopping"
 # Opening the fifo's other end releases the held message (bounded).
 timeout 10 sh -c ": >'$DIR/hold/go'"
 wait "$held"

@@ -9,7 +9,9 @@
 # Postfix or DNS.  Every wait is a bounded loop (at most PF_WAIT tenths of
 # a second) that gives up by itself.
 #
-#   pf_init MILTER_SOCKET   make the directory and write the configuration;
+#   pf_init MILTER_SOCKET   make the directory and write the configuration
+#                           (MILTER_SOCKET: an absolute path, a full milter
+#                           spec such as inet:127.0.0.1:PORT, or empty);
 #                           sets PF_DIR, PF_CONF (its config directory, for
 #                           postfix -c / postqueue -c / sendmail -C), PF_PORT,
 #                           PF_MAILDIR, PF_MAILLOG
@@ -30,8 +32,8 @@
 PF_WAIT=${PF_WAIT:-100}		# tenths of a second a wait may take
 
 # pf_init MILTER_SOCKET - create the instance directory and configuration.
-# MILTER_SOCKET is an absolute path (Postfix runs unchrooted here), or empty
-# for an instance without milters.
+# MILTER_SOCKET is an absolute path (Postfix runs unchrooted here), a full
+# milter spec in Postfix syntax (unix:/path, inet:HOST:PORT), or empty.
 pf_init() {
 	PF_SOCKET=$1
 	PF_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sendguard-pf.XXXXXX") || return 1
@@ -57,7 +59,10 @@ pf_init() {
 	: >"$PF_MAILLOG"
 
 	if [ -n "$PF_SOCKET" ]; then
-		_pf_milters="unix:$PF_SOCKET"
+		case $PF_SOCKET in
+		unix:* | inet:* | inet6:*) _pf_milters=$PF_SOCKET ;;
+		*) _pf_milters="unix:$PF_SOCKET" ;;
+		esac
 	else
 		_pf_milters=""
 	fi

@@ -1,6 +1,7 @@
--- connect.lua - open one milter session from 127.0.0.1 and print
--- "connect X", X the milter's answer to the connect event (continue,
--- tempfail, ...).  daemon_test.sh: no new connection during a shutdown.
+-- connect.lua - open one milter session from 127.0.0.1, send MAIL FROM and
+-- print "connect X mail Y": X the answer to the connect event (sendguard
+-- negotiates no reply there: miltertest says "continue"), Y the answer to
+-- MAIL FROM.  daemon_test.sh: no new message during a shutdown.
 dofile(TAP .. "/tap.lua")
 
 local conn = mt.connect(SOCK, 50, 0.1)
@@ -10,5 +11,9 @@ if conn == nil then
 end
 check(mt.negotiate(conn, nil, nil, nil), "negotiate")
 check(mt.conninfo(conn, "client.example", "127.0.0.1"), "conninfo")
-print("connect " .. rname(mt.getreply(conn)))
+local out = "connect " .. rname(mt.getreply(conn))
+check(mt.mailfrom(conn, "<new@example.com>"), "mailfrom")
+local r = mt.getreply(conn)
+out = out .. " mail " .. rname(r)
+print(out)
 mt.disconnect(conn)

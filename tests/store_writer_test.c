@@ -1,0 +1,153 @@
+/*
+ * store_writer_test.c - the store's writers within one process: handles
+ * with so_shared_writer writing through one shared connection under the
+ * process's writer lock, and so_manual_checkpoint handles whose log is
+ * copied back only by store_checkpoint().  Each test on a temporary
+ * database (store_fixture.h); no timing beyond the busy timeout.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_fixture.h"
+
+/* open_opts - store_open with shared writer / manual checkpoint */
+static store_t *
+open_opts(const char *path, bool shared, bool manual)
+{
+	store_opts o = { .so_busy_timeout_ms = BUSY_MS, .so_create = true,
+	    .so_shared_writer = shared, .so_manual_checkpoint = manual };
+	store_t *st = NULL;
+
+	errbuf[0] = '\0';
+	if (store_open(path, &o, &st, errbuf, sizeof(errbuf)) != 0)
+		return NULL;
+	return st;
+}
+
+/* day - identity's day count as st sees it, or -1 */
+static long
+day(store_t *st, const char *identity)
+{
+	store_counts c;
+
+	if (store_counts_get(st, identity, 0, 0, &c, errbuf,
+	    sizeof(errbuf)) != 0)
+		return -1;
+	return (long)c.sc_day;
+}
+
+/* begin_add - begin a write transaction and add n, left open; 0 or -1 */
+static int
+begin_add(store_t *st, const char *identity, uint32_t n)
+{
+	if (store_begin(st, true, errbuf, sizeof(errbuf)) != 0)
+		return -1;
+	store_delta d = { .sd_ext = n };
+
+	return store_counts_add(st, identity, 1, &d, 0, errbuf,
+	    sizeof(errbuf));
+}
+
+/* txn_add - one write transaction adding n external recipients; 0 or -1 */
+static int
+txn_add(store_t *st, const char *identity, uint32_t n)
+{
+	if (begin_add(st, identity, n) != 0 ||
+	    store_commit(st, errbuf, sizeof(errbuf)) != 0) {
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+test_shared_writer_handles_see_each_others_commits_and_take_turns(void)
+{
+	const store_delta two = { .sd_ext = 2 };
+	store_t *a, *b;
+	fixture fx;
+
+	fx_setup(&fx);
+	a = open_opts(fx.fx_db, true, false);
+	b = open_opts(fx.fx_db, true, false);
+	T_OK(a != NULL && b != NULL, "two shared-writer handles");
+	T_INTEQ(txn_add(a, "x@y", 3), 0, "A writes and commits");
+	T_INTEQ(day(b, "x@y"), 3, "B reads A's commit at once");
+
+	T_INTEQ(store_begin(a, true, errbuf, sizeof(errbuf)), 0,
+	    "A begins a write transaction");
+	T_INTEQ(store_begin(b, true, errbuf, sizeof(errbuf)), -1,
+	    "B cannot begin one meanwhile");
+	T_INTEQ(store_errkind(b), STORE_ERR_BUSY, "B's failure is BUSY");
+	T_OK(strstr(errbuf, "busy timeout") != NULL,
+	    "and says it waited for the busy timeout: %s", t_vis(errbuf));
+	T_INTEQ(store_counts_add(a, "x@y", 1, &two, 0, errbuf,
+	    sizeof(errbuf)), 0, "A adds 2");
+	T_INTEQ(day(b, "x@y"), 3, "B does not see A's uncommitted write");
+	T_INTEQ(store_commit(a, errbuf, sizeof(errbuf)), 0, "A commits");
+	T_INTEQ(day(b, "x@y"), 5, "now B sees 5");
+
+	T_INTEQ(begin_add(b, "x@y", 100), 0,
+	    "after A's commit B begins a write transaction and adds 100");
+	store_rollback(b);
+	T_INTEQ(day(a, "x@y"), 5, "B's rollback discards its write");
+	T_INTEQ(txn_add(a, "x@y", 1), 0,
+	    "A writes again after B's rollback (the writer reopens)");
+	T_INTEQ(day(b, "x@y"), 6, "6 in all");
+
+	T_INTEQ(begin_add(b, "x@y", 50), 0,
+	    "B begins a write transaction and adds 50");
+	store_close(b);
+	T_INTEQ(txn_add(a, "x@y", 1), 0,
+	    "closing B mid-transaction frees the lock for A");
+	T_INTEQ(day(a, "x@y"), 7, "and B's write was rolled back");
+	T_INTEQ(raw_int(fx.fx_db, "SELECT sum(external) FROM counters"), 7,
+	    "another program reads the same 7 from the file");
+	store_close(a);
+	fx_teardown(&fx);
+}
+
+static void
+test_manual_checkpoint_leaves_the_log_to_store_checkpoint(void)
+{
+	store_t *st;
+	unsigned left = 99, i;
+	fixture fx;
+	char id[32];
+	bool ok = true;
+
+	fx_setup(&fx);
+	st = open_opts(fx.fx_db, true, true);
+	T_OK(st != NULL, "a shared-writer handle with manual checkpoints");
+	for (i = 0; i < 1500 && ok; i++) {
+		snprintf(id, sizeof(id), "u%u@y", i);
+		ok = txn_add(st, id, 1) == 0;
+	}
+	T_OK(ok, "1500 write transactions commit");
+	T_OK(store_wal_frames() >= 1000, "no commit copied the log back: "
+	    "%u pages in it", store_wal_frames());
+	T_INTEQ(store_checkpoint(st, true, &left, errbuf, sizeof(errbuf)), 0,
+	    "store_checkpoint with the writers held off");
+	T_INTEQ(left, 0, "copies every page");
+	T_INTEQ(store_wal_frames(), 0, "and the log counts as empty");
+	T_INTEQ(txn_add(st, "after@y", 1), 0, "the next commit");
+	T_OK(store_wal_frames() > 0 && store_wal_frames() < 20,
+	    "starts the log over: %u pages", store_wal_frames());
+	T_INTEQ(raw_int(fx.fx_db, "SELECT count(*) FROM counters"), 1501,
+	    "every row is there");
+	T_INTEQ(store_checkpoint(st, false, &left, errbuf, sizeof(errbuf)), 0,
+	    "a passive checkpoint beside the writers works too");
+	store_close(st);
+	fx_teardown(&fx);
+}
+
+int
+main(void)
+{
+	test_shared_writer_handles_see_each_others_commits_and_take_turns();
+	test_manual_checkpoint_leaves_the_log_to_store_checkpoint();
+	return t_done();
+}
