@@ -10,9 +10,11 @@
  * blocked.  For a signal sent to the process (kill(pid)), Linux offers it
  * to the group leader first whenever the leader does not block it and has
  * no other signal pending, so libmilter's thread never sees it: SIGHUP
- * reloads, any number of times.  (The one exception: a signal that arrives
- * while a SIGTERM or SIGINT is still undelivered may be taken by
- * libmilter; sendguard is stopping then anyway, and stops the same way.)
+ * reloads, any number of times.  The handlers run with SA_NODEFER, so the
+ * main thread does not block a signal even while it handles one.  (The
+ * one exception: a signal that arrives while another signal is still
+ * undelivered to the main thread may be taken by libmilter, which then
+ * stops; sendguard exits non-zero, and a supervisor restarts it.)
  *
  * Reload: a new conf_t is loaded and validated whole; if it is invalid, or
  * changes a key that needs a restart, the old one stays and the error is
@@ -252,6 +254,9 @@ set_handlers(char *err, size_t errlen)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
+	/* Never blocked here, not even while the handler runs: a SIGHUP that
+	 * came in meanwhile would go to libmilter's thread, which stops. */
+	sa.sa_flags = SA_NODEFER;
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigaction(sigs[i], &sa, NULL) != 0) {
 			snprintf(err, errlen, "sigaction: %s", strerror(errno));
@@ -306,9 +311,12 @@ milt_run(const milt_run_opts *o)
 		milt_log(LOG_INFO, "%s: stopping; waiting up to %d s for %d "
 		    "message(s) in flight", sig == SIGINT ? "SIGINT" : "SIGTERM",
 		    MILT_DRAIN_SECONDS, atomic_load(&milt_inflight));
-	else
-		milt_log(LOG_WARNING, "the milter stopped by itself (libmilter "
+	else {
+		/* Not asked to: exit non-zero, so a supervisor restarts it. */
+		milt_log(LOG_ERR, "the milter stopped by itself (libmilter "
 		    "status %d); stopping", milt_milter_rc);
+		status = EX_SOFTWARE;
+	}
 	/* Sequentially consistent with mlfi_envfrom_open's count then check:
 	 * either it sees the flag, or drain() sees its message. */
 	atomic_store(&milt_drain_flag, true);
