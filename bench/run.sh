@@ -26,6 +26,8 @@ set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
+# shellcheck source=../tests/lib/net.sh
+. "$ROOT/tests/lib/net.sh"
 # shellcheck source=../tests/lib/postfix.sh
 . "$ROOT/tests/lib/postfix.sh"
 
@@ -100,7 +102,7 @@ wait_for() {
 
 # free_port - a TCP port nothing listens on
 free_port() {
-	pf_pick_port
+	net_pick_port
 }
 
 # sg_conf NAME SOCKET - write sendguard's configuration for one instance
@@ -118,7 +120,7 @@ sg_start() {
 	PIDS="$PIDS $SG_PID"
 	case $2 in
 	unix:*) wait_for test -S "${2#unix:}" ;;
-	inet:*) _port=${2#inet:}; wait_for pf_port_listening "${_port%@*}" ;;
+	inet:*) _port=${2#inet:}; wait_for net_port_listening "${_port%@*}" ;;
 	esac || { cat "$W/$1.log" >&2; die "sendguard $1 does not listen"; }
 }
 
