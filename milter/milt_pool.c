@@ -41,6 +41,7 @@
 #define MILT_POOL_KEEP		32
 #define MILT_CKPT_PAGES		1000	/* checkpoint past this many log pages */
 #define MILT_CKPT_POLL_MS	20	/* how often the checkpointer looks */
+#define MILT_CKPT_BACKOFF_MS	2000	/* at most, while readers are in the way */
 #define MILT_CKPT_LOG_SECONDS	60	/* at most one failure logged a minute */
 
 static pthread_mutex_t milt_pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -83,27 +84,44 @@ ckpt_main(void *arg)
 	time_t last_log = 0;
 	store_t *st = NULL;
 	char err[512];
-	unsigned left;
+	unsigned left, wait_ms = 0, backoff_ms = 0;
 
 	(void)arg;
 	while (!atomic_load(&milt_ckpt_stop)) {
 		nanosleep(&tick, NULL);
 		if (store_wal_frames() < MILT_CKPT_PAGES)
 			continue;
+		/* Not done last time (another process's reader, a writer at
+		 * work): wait longer each time, up to MILT_CKPT_BACKOFF_MS,
+		 * so that readers are not met with a stall every poll. */
+		if (wait_ms < backoff_ms) {
+			wait_ms += MILT_CKPT_POLL_MS;
+			continue;
+		}
+		wait_ms = 0;
 		if (st != NULL && store_file_moved(st)) {
 			store_close(st);
 			st = NULL;
 		}
 		if (st == NULL && (st = ckpt_open(err, sizeof(err))) == NULL)
 			goto failed;
+		store_set_busy_timeout(st, atomic_load(&milt_pool_busy_ms));
 		if (store_checkpoint(st, false, &left, err, sizeof(err)) != 0 ||
 		    store_checkpoint(st, true, &left, err, sizeof(err)) != 0) {
 			store_close(st);
 			st = NULL;
 			goto failed;
 		}
+		if (left == 0)
+			backoff_ms = 0;
+		else if (backoff_ms < MILT_CKPT_BACKOFF_MS)
+			backoff_ms = backoff_ms == 0 ? MILT_CKPT_POLL_MS :
+			    2 * backoff_ms;
 		continue;
 failed:
+		if (backoff_ms < MILT_CKPT_BACKOFF_MS)
+			backoff_ms = backoff_ms == 0 ? MILT_CKPT_POLL_MS :
+			    2 * backoff_ms;
 		if (time(NULL) - last_log >= MILT_CKPT_LOG_SECONDS) {
 			last_log = time(NULL);
 			milt_log(LOG_WARNING, "checkpoint of the database log: "

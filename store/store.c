@@ -148,6 +148,9 @@ static _Thread_local store_errkind_t open_errkind;
 static pthread_mutex_t store_wlock = PTHREAD_MUTEX_INITIALIZER;
 /* The so_shared_writer handles' write connection; under store_wlock. */
 static store_t *store_writer;
+/* How long a RESTART checkpoint, which holds this process's writers off,
+ * waits for another process's readers before it gives up for now. */
+#define STORE_CKPT_BUSY_MS	20
 /* The log's size after the last commit of a manual-checkpoint handle. */
 static atomic_uint store_wal_seen;
 
@@ -604,6 +607,10 @@ store_commit(store_t *st, char *err, size_t errlen)
 
 	st->st_errkind = STORE_ERR_NONE;
 	rc = store_run(st, S_COMMIT, "commit", err, errlen);
+	/* SQLite ended the transaction itself (I/O error, full disk): the
+	 * shared writer saw the error, so it is not kept */
+	if (rc != 0 && st->st_wlocked && sqlite3_get_autocommit(st->st_c->sc_db))
+		writer_drop(st);
 	wlock_sync(st);
 	return rc;
 }
@@ -635,16 +642,37 @@ store_checkpoint(store_t *st, bool block_writers, unsigned *left, char *err,
 	st->st_errkind = STORE_ERR_NONE;
 	if (left != NULL)
 		*left = 0;
-	if (block_writers && wlock_take(st, err, errlen) != 0)
-		return -1;
-	/* RESTART also waits out the readers of older snapshots (they are
-	 * short), so the next commit starts the log over */
+	if (block_writers) {
+		if (st->st_wlocked) {
+			st->st_errkind = STORE_ERR_INTERNAL;
+			store_seterr(err, errlen, "checkpoint: inside a "
+			    "write transaction");
+			return -1;
+		}
+		/* A writer at work: not now (the caller tries again). */
+		if (pthread_mutex_trylock(&store_wlock) != 0) {
+			if (left != NULL)
+				*left = store_wal_frames();
+			return 0;
+		}
+		/* RESTART waits for the readers of older snapshots, another
+		 * process's too (an admin's sqlite3, a backup): while it
+		 * holds the writers off, wait only a moment for them. */
+		sqlite3_busy_timeout(st->st_c->sc_db, STORE_CKPT_BUSY_MS);
+	}
 	rc = sqlite3_wal_checkpoint_v2(st->st_c->sc_db, "main", block_writers ?
 	    SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &nlog,
 	    &nckpt);
 	if (block_writers) {
-		st->st_wlocked = false;
+		sqlite3_busy_timeout(st->st_c->sc_db,
+		    st->st_opts.so_busy_timeout_ms);
 		pthread_mutex_unlock(&store_wlock);
+		/* readers in the way: not done, not an error */
+		if ((rc & 0xff) == SQLITE_BUSY) {
+			if (left != NULL)
+				*left = store_wal_frames();
+			return 0;
+		}
 	}
 	if (rc != SQLITE_OK)
 		return store_fail(st, rc, "checkpoint", err, errlen);

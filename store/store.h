@@ -151,10 +151,13 @@ unsigned	store_wal_frames(void);
 /*
  * store_checkpoint - copy the write-ahead log into the database (a passive
  * checkpoint: readers and writers of other processes go on).  With
- * block_writers, this process's writers wait meanwhile and the checkpoint
- * waits (up to the busy timeout) for readers of older snapshots, so it
- * catches up and the log starts over.  *left (may be NULL)
- * gets the pages still to copy.  0, or -1 with err.
+ * block_writers (never inside a write transaction of st), this process's
+ * writers wait meanwhile, so it catches up and the log starts over; but
+ * it does not wait for them (a writer at work: it does nothing), and waits
+ * for readers of older snapshots only a moment (20 ms): those, an admin's
+ * sqlite3 or a backup, would otherwise stall every message.  *left (may
+ * be NULL) gets the pages still to copy, non-zero when it had to give up
+ * for now.  0, or -1 with err.
  */
 int		store_checkpoint(store_t *st, bool block_writers,
     unsigned *left, char *err, size_t errlen);

@@ -144,10 +144,62 @@ test_manual_checkpoint_leaves_the_log_to_store_checkpoint(void)
 	fx_teardown(&fx);
 }
 
+static void
+test_checkpoint_gives_way_to_readers_and_writers(void)
+{
+	store_t *st, *w;
+	sqlite3 *reader = NULL;
+	unsigned left = 0, i;
+	fixture fx;
+	char id[32];
+	bool ok = true;
+
+	fx_setup(&fx);
+	st = open_opts(fx.fx_db, true, true);
+	w = open_opts(fx.fx_db, true, true);
+	T_OK(st != NULL && w != NULL, "two handles with manual checkpoints");
+	for (i = 0; i < 1200 && ok; i++) {
+		snprintf(id, sizeof(id), "r%u@y", i);
+		ok = txn_add(st, id, 1) == 0;
+	}
+	T_OK(ok && store_wal_frames() >= 1000, "a log of %u pages",
+	    store_wal_frames());
+
+	/* Another process's reader on an old snapshot (an admin's sqlite3,
+	 * a backup): the checkpoint must not hold the writers while it
+	 * waits for it, and must not call it an error. */
+	T_OK(sqlite3_open(fx.fx_db, &reader) == SQLITE_OK &&
+	    sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM counters;",
+	    NULL, NULL, NULL) == SQLITE_OK, "a reader holds a snapshot");
+	T_INTEQ(txn_add(st, "more@y", 1), 0, "a write after the snapshot");
+	T_INTEQ(store_checkpoint(st, true, &left, errbuf, sizeof(errbuf)), 0,
+	    "with the reader in the way, the checkpoint is not an error");
+	T_OK(left > 0, "it says the log is not done: %u pages", left);
+	T_INTEQ(txn_add(w, "writer@y", 1), 0,
+	    "and the writers were let go: another handle commits");
+	sqlite3_exec(reader, "COMMIT;", NULL, NULL, NULL);
+	sqlite3_close(reader);
+
+	/* A writer at work: the checkpoint does nothing rather than wait. */
+	T_INTEQ(store_begin(w, true, errbuf, sizeof(errbuf)), 0,
+	    "a writer opens a transaction");
+	T_INTEQ(store_checkpoint(st, true, &left, errbuf, sizeof(errbuf)), 0,
+	    "the checkpoint meanwhile returns at once");
+	T_OK(left > 0, "and leaves the log for later: %u pages", left);
+	T_INTEQ(store_commit(w, errbuf, sizeof(errbuf)), 0, "the writer commits");
+	T_INTEQ(store_checkpoint(st, true, &left, errbuf, sizeof(errbuf)), 0,
+	    "then the checkpoint runs");
+	T_INTEQ(left, 0, "and copies every page");
+	store_close(w);
+	store_close(st);
+	fx_teardown(&fx);
+}
+
 int
 main(void)
 {
 	test_shared_writer_handles_see_each_others_commits_and_take_turns();
 	test_manual_checkpoint_leaves_the_log_to_store_checkpoint();
+	test_checkpoint_gives_way_to_readers_and_writers();
 	return t_done();
 }
