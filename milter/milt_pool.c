@@ -24,8 +24,10 @@
  *
  * Each thread keeps the handle it last gave back (a thread-specific slot,
  * returned to the idle stack when the thread ends), so a message takes no
- * lock to borrow one: libmilter runs a connection's callbacks on one
- * thread.  The moved-file check runs outside the lock.
+ * lock to borrow one.  libmilter's worker pool may run a connection's
+ * callbacks on different threads; that is fine because no transaction
+ * spans two callbacks (a handle goes back idle at the end of each).  The
+ * moved-file check runs outside the lock.
  *
  * Thread-safe: one mutex guards the idle stack and the path.
  */
@@ -236,7 +238,9 @@ milt_pool_put(store_t *st, bool healthy)
 {
 	if (st == NULL)
 		return;
-	if (!healthy) {
+	/* One left in a transaction would hold the writers' lock: close it
+	 * (rolled back) rather than lend it again. */
+	if (!healthy || !store_idle(st)) {
 		store_close(st);
 		return;
 	}
@@ -257,4 +261,5 @@ milt_pool_shutdown(void)
 	while (milt_pool_nidle > 0)
 		store_close(milt_pool_idle[--milt_pool_nidle]);
 	pthread_mutex_unlock(&milt_pool_lock);
+	store_shutdown();
 }

@@ -16,8 +16,9 @@
  * thread's last store_open() failure is kept in a thread-local variable and
  * returned by store_errkind(NULL).  Nothing here logs, exits or decides.
  *
- * Thread safety: a store_t is one connection (opened SQLITE_OPEN_NOMUTEX),
- * used by one thread at a time.  The schema is in store/SCHEMA.md.
+ * Thread safety: a store_t is used by one thread at a time.  It is one
+ * connection (opened SQLITE_OPEN_NOMUTEX), plus, with so_shared_writer,
+ * the process's writer connection during its write transactions.  The schema is in store/SCHEMA.md.
  *
  * Writers of one process take store_wlock before BEGIN IMMEDIATE and drop
  * it when the transaction ends.  SQLite's own lock still orders processes,
@@ -33,6 +34,7 @@
  * store_checkpoint(), so a commit never pays for copying the log back and
  * its fsync; their commits report the log's size to store_wal_frames().
  */
+#define _GNU_SOURCE	/* pthread_mutex_clocklock (glibc 2.30) */
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -166,14 +168,14 @@ wlock_take(store_t *st, char *err, size_t errlen)
 
 	if (st->st_wlocked)
 		return 0;
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);	/* a clock step cannot stretch it */
 	until.tv_sec += st->st_opts.so_busy_timeout_ms / 1000;
 	until.tv_nsec += (long)(st->st_opts.so_busy_timeout_ms % 1000) * 1000000;
 	if (until.tv_nsec >= 1000000000) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
 	}
-	rc = pthread_mutex_timedlock(&store_wlock, &until);
+	rc = pthread_mutex_clocklock(&store_wlock, CLOCK_MONOTONIC, &until);
 	if (rc != 0) {
 		st->st_errkind = STORE_ERR_BUSY;
 		store_seterr(err, errlen, "begin write transaction: another "
@@ -569,6 +571,22 @@ store_close(store_t *st)
 	sqlite3_close(st->st_own.sc_db);
 	free(st->st_path);
 	free(st);
+}
+
+bool
+store_idle(const store_t *st)
+{
+	return st != NULL && !st->st_wlocked &&
+	    sqlite3_get_autocommit(st->st_own.sc_db);
+}
+
+void
+store_shutdown(void)
+{
+	pthread_mutex_lock(&store_wlock);
+	store_close(store_writer);	/* its last checkpoint, if any */
+	store_writer = NULL;
+	pthread_mutex_unlock(&store_wlock);
 }
 
 store_errkind_t

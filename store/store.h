@@ -117,6 +117,15 @@ int		store_open(const char *path, const store_opts *opts,
  */
 void		store_set_busy_timeout(store_t *st, int busy_timeout_ms);
 
+/* store_idle - no transaction is open on st (it may be lent again). */
+bool		store_idle(const store_t *st);
+
+/*
+ * store_shutdown - close the process's shared writer connection (opened
+ * by so_shared_writer handles), once no handle writes any more: at exit.
+ */
+void		store_shutdown(void);
+
 /* store_close - close a handle; NULL is fine.  Rolls back an open txn. */
 void		store_close(store_t *st);
 
