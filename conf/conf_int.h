@@ -120,8 +120,6 @@ int	conf_store_spam_threshold(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
 int	conf_store_spamd(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
-int	conf_store_spam_int(conf_ld *, const conf_opt *, const char *,
-    const config_setting_t *, const conf_val *);
 int	conf_store_spam_on_message(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
 

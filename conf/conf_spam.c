@@ -209,21 +209,6 @@ conf_store_spamd(conf_ld *ld, const conf_opt *o, const char *key,
 	return 0;
 }
 
-/* conf_store_spam_int - co_arg 0: an int member, 1: a size_t member */
-int
-conf_store_spam_int(conf_ld *ld, const conf_opt *o, const char *key,
-    const config_setting_t *s, const conf_val *v)
-{
-	char *member = (char *)ld->ld_conf + o->co_off;
-
-	(void)key, (void)s;
-	if (o->co_arg == 1)
-		*(size_t *)(void *)member = (size_t)v->cv_int;
-	else
-		*(int *)(void *)member = (int)v->cv_int;
-	return 0;
-}
-
 int
 conf_store_spam_on_message(conf_ld *ld, const conf_opt *o, const char *key,
     const config_setting_t *s, const conf_val *v)

@@ -77,15 +77,13 @@ static int conf_store_on_error(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
 static int conf_store_facility(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
-static int conf_store_unblock_max(conf_ld *, const conf_opt *, const char *,
-    const config_setting_t *, const conf_val *);
 static int conf_store_account(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
 static int conf_store_abspath(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
 static int conf_store_mail_to(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
-static int conf_store_alert_int(conf_ld *, const conf_opt *, const char *,
+static int conf_store_member_int(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
 
 #define RESTART	false
@@ -162,7 +160,8 @@ const conf_opt conf_opts[] = {
 	{ "unblock", CK_GROUP, NULL, 0, 0, NULL, RELOAD, false,
 	  "unblock", NULL, 0, 0 },
 	{ "unblock.max_per_30_days", CK_INT, "3", 0, 1000, NULL, RELOAD,
-	  false, NULL, conf_store_unblock_max, 0, 0 },
+	  false, NULL, conf_store_member_int, 0,
+	  offsetof(conf_t, c_unblock_max) },
 	/* The daemon: whom it runs as, its pidfile, whom it alerts.
 	 * co_arg 1: the empty string is allowed (the feature is off). */
 	{ "user", CK_STR, "\"\"", 0, 0, NULL, RESTART, false, NULL,
@@ -182,10 +181,10 @@ const conf_opt conf_opts[] = {
 	{ "alerts.command", CK_STR, "\"\"", 0, 0, NULL, RELOAD, false, NULL,
 	  conf_store_abspath, 1, offsetof(conf_t, c_alerts.ca_command) },
 	{ "alerts.timeout_ms", CK_INT, "10000", 100, 600000, NULL, RELOAD,
-	  false, NULL, conf_store_alert_int, 0,
+	  false, NULL, conf_store_member_int, 0,
 	  offsetof(conf_t, c_alerts.ca_timeout_ms) },
 	{ "alerts.daily_limit", CK_INT, "0", 0, 1000000, NULL, RELOAD, false,
-	  NULL, conf_store_alert_int, 0,
+	  NULL, conf_store_member_int, 0,
 	  offsetof(conf_t, c_alerts.ca_daily_limit) },
 	/* Spam verdicts (conf_spam.c).  A rule's keys have no defaults. */
 	{ "spam", CK_GROUP, NULL, 0, 0, NULL, RELOAD, false, "spam", NULL,
@@ -201,9 +200,10 @@ const conf_opt conf_opts[] = {
 	{ "spam.spamd", CK_STR, "\"\"", 0, 0, NULL, RELOAD, false, NULL,
 	  conf_store_spamd, 0, 0 },
 	{ "spam.timeout_ms", CK_INT, "2000", 1, 60000, NULL, RELOAD, false,
-	  NULL, conf_store_spam_int, 0, offsetof(conf_t, c_spam_timeout_ms) },
+	  NULL, conf_store_member_int, 0,
+	  offsetof(conf_t, c_spam_timeout_ms) },
 	{ "spam.max_size", CK_INT, "524288", 1024, 67108864, NULL, RELOAD,
-	  false, NULL, conf_store_spam_int, 1,
+	  false, NULL, conf_store_member_int, 1,
 	  offsetof(conf_t, c_spam_max_size) },
 	{ "spam.on_message", CK_ENUM, "\"accept\"", 0, 0, conf_spam_actions,
 	  RELOAD, false, NULL, conf_store_spam_on_message, 0, 0 },
@@ -679,15 +679,6 @@ conf_store_facility(conf_ld *ld, const conf_opt *o, const char *key,
 	return 0;
 }
 
-static int
-conf_store_unblock_max(conf_ld *ld, const conf_opt *o, const char *key,
-    const config_setting_t *s, const conf_val *v)
-{
-	(void)o, (void)key, (void)s;
-	ld->ld_conf->c_unblock_max = (int)v->cv_int;
-	return 0;
-}
-
 /* conf_store_account - a user or group name as useradd(8) takes it
  * (letters, digits, '.', '_', '-', not starting with '-'), or "" */
 static int
@@ -765,13 +756,19 @@ conf_store_mail_to(conf_ld *ld, const conf_opt *o, const char *key,
 	return 0;
 }
 
-/* conf_store_alert_int - an int member of the conf_t at co_off */
+/* conf_store_member_int - the conf_t member at co_off: co_arg 0 an int,
+ * 1 a size_t (the bounds are checked already) */
 static int
-conf_store_alert_int(conf_ld *ld, const conf_opt *o, const char *key,
+conf_store_member_int(conf_ld *ld, const conf_opt *o, const char *key,
     const config_setting_t *s, const conf_val *v)
 {
+	char *member = (char *)ld->ld_conf + o->co_off;
+
 	(void)key, (void)s;
-	*(int *)((char *)ld->ld_conf + o->co_off) = (int)v->cv_int;
+	if (o->co_arg == 1)
+		*(size_t *)(void *)member = (size_t)v->cv_int;
+	else
+		*(int *)(void *)member = (int)v->cv_int;
 	return 0;
 }
 
