@@ -17,7 +17,9 @@
  * allows it (SMFIP_NR_HDR, SMFIP_NR_BODY).
  *
  * A store failure is never fatal: the message is tempfailed (or accepted,
- * per on_store_error), logged, and the next message tries again.
+ * per on_store_error), logged, and the next message tries again.  The
+ * replies and log lines themselves are in milt_answer.c; the contexts are
+ * in mlfi_int.h.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,43 +36,7 @@
 #include "milt.h"
 #include "milt_alert.h"
 #include "milt_daemon.h"
-
-#define MILT_QUEUEID_SIZE	64
-#define MILT_ERR_SIZE		512
-#define MILT_LOGTXT_SIZE	400
-
-/* Per-message state, reset at every MAIL FROM. */
-typedef struct milt_msg {
-	bool		mctx_outbound;	/* counted: auth or internal client */
-	bool		mctx_auth;	/* identity is a SASL login */
-	char		mctx_identity[POL_ADDR_SIZE];
-	char		mctx_idlog[POL_ADDR_SIZE];	/* printable, for logs */
-	pol_effective	mctx_policy;
-	uint32_t	mctx_n_int;	/* recipients in local_domains */
-	uint32_t	mctx_n_ext;	/* recipients elsewhere */
-	uint32_t	mctx_n_bad;	/* malformed recipients seen */
-	char		mctx_bad_rcpt[MILT_LOGTXT_SIZE]; /* the first, cleaned */
-	char		mctx_queue_id[MILT_QUEUEID_SIZE];
-	bool		mctx_spam_on;	/* spam checking for this message */
-	milt_spam_msg	mctx_spam;	/* owns memory: see msg_reset */
-} milt_msg;
-
-/* Per-connection state. */
-typedef struct milt_conn {
-	unsigned long	cctx_pflags;	/* protocol options agreed */
-	milt_conf      *cctx_conf;	/* pinned generation */
-	char		cctx_client[INET6_ADDRSTRLEN];	/* "unknown" if none */
-	bool		cctx_internal;	/* in internal_networks */
-	bool		cctx_login_xtext; /* {auth_authen} is xtext (Sendmail) */
-	bool		cctx_inflight;	/* a counted message is open */
-	bool		cctx_nr_hdr;	/* negotiated: no reply to a header */
-	bool		cctx_nr_body;	/* negotiated: no reply to a chunk */
-	milt_msg	cctx_msg;
-} milt_conn;
-
-#define MILT_SPAM_XCODE		"5.7.1"
-#define MILT_SPAM_TEXT		"Message refused: it was judged as spam. " \
-	"Contact your email admin if this is a mistake"
+#include "mlfi_int.h"
 
 /* milt_now - the clock, read once per callback */
 static int64_t
@@ -127,78 +93,10 @@ capture_queue_id(SMFICTX *ctx, milt_msg *m)
 		milt_printable(qid, m->mctx_queue_id, sizeof(m->mctx_queue_id));
 }
 
-/* qid_or_dash - a queue id for a log line */
-static const char *
-qid_or_dash(const milt_msg *m)
-{
-	return m->mctx_queue_id[0] != '\0' ? m->mctx_queue_id : "NOQUEUE";
-}
 
-/* reply_refused - the configured multi-line reply; libmilter wants the
- * lines as separate arguments, terminated by NULL.  The verdict must have
- * the reply's class, or libmilter drops the text: a 4xx reply tempfails. */
-static sfsistat
-reply_refused(SMFICTX *ctx, const milt_conf *mc)
-{
-	const conf_reply *r = conf_reply_get(mc->mc_conf);
-	char *l[CONF_REPLY_LINES_MAX] = { NULL };
-	size_t i;
 
-	for (i = 0; i < mc->mc_nreply; i++)
-		l[i] = mc->mc_reply[i];
-	if (smfi_setmlreply(ctx, r->cr_code, r->cr_xcode, l[0], l[1], l[2],
-	    l[3], l[4], l[5], l[6], l[7], l[8], l[9], l[10], l[11], l[12],
-	    l[13], l[14], l[15], l[16], l[17], l[18], l[19], l[20], l[21],
-	    l[22], l[23], l[24], l[25], l[26], l[27], l[28], l[29], l[30],
-	    l[31], (char *)NULL) != MI_SUCCESS)
-		milt_log(LOG_ERR, "cannot set the refusal reply %s %s; the MTA "
-		    "sends its default rejection", r->cr_code, r->cr_xcode);
-	return r->cr_code[0] == '4' ? SMFIS_TEMPFAIL : SMFIS_REJECT;
-}
 
-/* tempfail - 451 with an enhanced code: the client keeps the message and
- * retries, nothing is lost */
-static sfsistat
-tempfail(SMFICTX *ctx, const char *xcode, const char *text)
-{
-	(void)smfi_setreply(ctx, "451", (char *)xcode, (char *)text);
-	return SMFIS_TEMPFAIL;
-}
 
-/* store_failed - what a store failure means for this message */
-static sfsistat
-store_failed(SMFICTX *ctx, milt_conn *c, const char *what, const char *err)
-{
-	milt_msg *m = &c->cctx_msg;
-
-	if (conf_on_store_error(c->cctx_conf->mc_conf) == CONF_STORE_ERROR_ACCEPT) {
-		milt_log(LOG_ERR, "%s: identity=%s: database error while %s: %s; "
-		    "accepting (on_store_error = accept)", qid_or_dash(m),
-		    m->mctx_idlog, what, err);
-		return SMFIS_ACCEPT;
-	}
-	milt_log(LOG_ERR, "%s: identity=%s: database error while %s: %s; "
-	    "tempfailing (on_store_error = tempfail)", qid_or_dash(m),
-	    m->mctx_idlog, what, err);
-	return tempfail(ctx, "4.3.0",
-	    "Outbound sender policy temporarily unavailable, try again later");
-}
-
-/* format_expiry - "2026-11-24T00:00:00Z" or "until cleared" */
-static const char *
-format_expiry(const store_restriction *r, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t t;
-
-	if (!r->sr_has_expiry)
-		return "until cleared";
-	t = (time_t)r->sr_expires_at;
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "%lld", (long long)r->sr_expires_at);
-	return buf;
-}
 
 /* no_reply - SMFIS_NOREPLY where the MTA agreed not to wait (nr_flag),
  * else continue */
@@ -251,22 +149,6 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	return no_reply(c, SMFIP_NR_CONN);
 }
 
-/* log_exempt - the one line for an outbound message that is not counted */
-static void
-log_exempt(const milt_conn *c)
-{
-	const milt_msg *m = &c->cctx_msg;
-	const pol_rule *r = m->mctx_policy.pe_rule;
-
-	if (r != NULL)
-		milt_log(LOG_INFO, "%s: identity=%s client=%s: exempt by the "
-		    "policy at %s:%d", qid_or_dash(m), m->mctx_idlog,
-		    c->cctx_client, conf_path(c->cctx_conf->mc_conf), r->pr_line);
-	else
-		milt_log(LOG_INFO, "%s: identity=%s client=%s: exempt (null "
-		    "sender, MAILER-DAEMON or postmaster)", qid_or_dash(m),
-		    m->mctx_idlog[0] ? m->mctx_idlog : "<>", c->cctx_client);
-}
 
 /* mlfi_envfrom - decide who is sending; refuse a restricted sender */
 static sfsistat
@@ -287,7 +169,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL) {
 		milt_log(LOG_ERR, "MAIL FROM without a connection context; "
 		    "tempfailing");
-		return tempfail(ctx, "4.3.0", "Internal error, try again later");
+		return milt_tempfail(ctx, "4.3.0", "Internal error, try again later");
 	}
 	m = &c->cctx_msg;
 	msg_reset(m);
@@ -314,19 +196,19 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	st = pol_normalize(raw, "", full, sizeof(full));
 	if (st == POL_ADDR_MALFORMED || st == POL_ADDR_TOO_LONG) {
 		milt_log(LOG_WARNING, "%s: client=%s: %s %s: \"%s\"; tempfailing",
-		    qid_or_dash(m), c->cctx_client,
+		    milt_qid(m), c->cctx_client,
 		    m->mctx_auth ? "login" : "sender", pol_addr_status_str(st),
 		    milt_printable(raw, logtxt, sizeof(logtxt)));
 		return m->mctx_auth ?
-		    tempfail(ctx, "4.7.0", "Cannot handle this login name") :
-		    tempfail(ctx, "4.1.7", "Bad sender address syntax");
+		    milt_tempfail(ctx, "4.7.0", "Cannot handle this login name") :
+		    milt_tempfail(ctx, "4.1.7", "Bad sender address syntax");
 	}
 	/* A login of "<>" is nonsense; an empty one was handled above. */
 	if (st == POL_ADDR_NULL && m->mctx_auth) {
 		milt_log(LOG_WARNING, "%s: client=%s: login \"%s\" is not an "
-		    "identity; tempfailing", qid_or_dash(m), c->cctx_client,
+		    "identity; tempfailing", milt_qid(m), c->cctx_client,
 		    milt_printable(raw, logtxt, sizeof(logtxt)));
-		return tempfail(ctx, "4.7.0", "Cannot handle this login name");
+		return milt_tempfail(ctx, "4.7.0", "Cannot handle this login name");
 	}
 	(void)pol_normalize(raw, ps->ps_delimiters, m->mctx_identity,
 	    sizeof(m->mctx_identity));
@@ -335,7 +217,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	pol_resolve(ps, m->mctx_identity,
 	    !m->mctx_auth && pol_default_exempt(full), &m->mctx_policy);
 	if (m->mctx_policy.pe_exempt) {
-		log_exempt(c);
+		milt_log_exempt(c);
 		return SMFIS_ACCEPT;
 	}
 	m->mctx_outbound = true;
@@ -346,22 +228,22 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 
 	/* Read in autocommit: a restriction cleared a moment ago is gone. */
 	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
-		return store_failed(ctx, c, "opening the database", err);
+		return milt_store_failed(ctx, c, "opening the database", err);
 	if (store_restriction_get(s, m->mctx_identity, milt_now(), &r, &found,
 	    err, sizeof(err)) != 0) {
 		milt_pool_put(s, false);
-		return store_failed(ctx, c, "looking up a restriction", err);
+		return milt_store_failed(ctx, c, "looking up a restriction", err);
 	}
 	milt_pool_put(s, true);
 	if (!found)
 		return SMFIS_CONTINUE;
 
 	milt_log(LOG_INFO, "%s: identity=%s client=%s: refused at MAIL FROM: "
-	    "restricted (%s) %s%s", qid_or_dash(m), m->mctx_idlog,
+	    "restricted (%s) %s%s", milt_qid(m), m->mctx_idlog,
 	    c->cctx_client, milt_printable(r.sr_reason, why, sizeof(why)),
 	    r.sr_has_expiry ? "until " : "",
-	    format_expiry(&r, exp, sizeof(exp)));
-	return reply_refused(ctx, c->cctx_conf);
+	    milt_format_expiry(&r, exp, sizeof(exp)));
+	return milt_reply_refused(ctx, c->cctx_conf);
 }
 
 /* mlfi_envrcpt - classify and count one recipient (refusals wait for eom) */
@@ -397,29 +279,6 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	return no_reply(c, SMFIP_NR_RCPT);
 }
 
-/* log_counts - the one info line of a counted message; the spam part
- * only when spam checking is on */
-static void
-log_counts(int prio, const milt_conn *c, const pol_counts *after,
-    const char *result)
-{
-	const milt_msg *m = &c->cctx_msg;
-	const pol_limits *l = &m->mctx_policy.pe_limits;
-	char spam[320] = "";
-
-	if (m->mctx_spam_on)
-		snprintf(spam, sizeof(spam), "; spam hour %u/%u, spam day "
-		    "%u/%u; verdict %s", after->pc_spam_hour,
-		    l->lim_value[POL_LIM_SPAM_HOUR], after->pc_spam_day,
-		    l->lim_value[POL_LIM_SPAM_DAY], m->mctx_spam.sm_why);
-	milt_log(prio, "%s: identity=%s client=%s auth=%s rcpts=%u internal, "
-	    "%u external; hour internal %u/%u, hour external %u/%u, day %u/%u%s: %s",
-	    qid_or_dash(m), m->mctx_idlog, c->cctx_client,
-	    m->mctx_auth ? "yes" : "no", m->mctx_n_int, m->mctx_n_ext,
-	    after->pc_int_hour, l->lim_value[POL_LIM_INT_HOUR],
-	    after->pc_ext_hour, l->lim_value[POL_LIM_EXT_HOUR],
-	    after->pc_day, l->lim_value[POL_LIM_DAY], spam, result);
-}
 
 /* mlfi_header - keep what the spam rules read (and the message, for
  * spamd); no reply when the MTA agreed to SMFIP_NR_HDR */
@@ -450,87 +309,9 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return c->cctx_nr_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
-/* spam_hold - ask the MTA to hold a spam message (spam.on_message =
- * hold); -1 (logged) if it refuses.  Called before the message is
- * counted, so that the tempfail and the client's retry count it once. */
-static int
-spam_hold(SMFICTX *ctx, const milt_conn *c)
-{
-	const milt_msg *m = &c->cctx_msg;
-	char reason[600];
 
-	snprintf(reason, sizeof(reason), "sendguard: %s: %s", m->mctx_idlog,
-	    m->mctx_spam.sm_why);
-	if (smfi_quarantine(ctx, reason) == MI_SUCCESS)
-		return 0;
-	milt_log(LOG_ERR, "%s: identity=%s: the MTA refused to hold the "
-	    "message (is SMFIF_QUARANTINE allowed?); tempfailing",
-	    qid_or_dash(m), m->mctx_idlog);
-	return -1;
-}
 
-/* spam_answer - what a spam message from a sender who was not restricted
- * gets, once it is counted: spam.on_message */
-static sfsistat
-spam_answer(SMFICTX *ctx, const milt_conn *c)
-{
-	const milt_msg *m = &c->cctx_msg;
 
-	switch (conf_spam_on_message(c->cctx_conf->mc_conf)) {
-	case CONF_SPAM_HOLD:
-		/* spam_hold() asked the MTA before the message was counted */
-		milt_log(LOG_INFO, "%s: identity=%s: judged spam: held in the "
-		    "MTA's hold queue (spam.on_message = hold)", qid_or_dash(m),
-		    m->mctx_idlog);
-		return SMFIS_CONTINUE;
-	case CONF_SPAM_REJECT:
-		milt_log(LOG_INFO, "%s: identity=%s: judged spam: refused with "
-		    "550 %s (spam.on_message = reject)", qid_or_dash(m),
-		    m->mctx_idlog, MILT_SPAM_XCODE);
-		(void)smfi_setreply(ctx, "550", MILT_SPAM_XCODE, MILT_SPAM_TEXT);
-		return SMFIS_REJECT;
-	case CONF_SPAM_ACCEPT:
-		break;
-	}
-	return SMFIS_CONTINUE;
-}
-
-/* fill_facts - the restriction record of a crossing */
-static void
-fill_facts(store_restriction *r, const milt_conn *c, const pol_crossing *cr,
-    int64_t now)
-{
-	const milt_msg *m = &c->cctx_msg;
-
-	memset(r, 0, sizeof(*r));
-	snprintf(r->sr_identity, sizeof(r->sr_identity), "%s", m->mctx_identity);
-	pol_reason(cr, r->sr_reason, sizeof(r->sr_reason));
-	snprintf(r->sr_limit, sizeof(r->sr_limit), "%s",
-	    pol_limit_name(cr->pcr_limit));
-	r->sr_limit_value = cr->pcr_value;
-	r->sr_count = cr->pcr_count;
-	r->sr_created_at = now;
-	r->sr_has_expiry = pol_expiry(m->mctx_policy.pe_action, now,
-	    &r->sr_expires_at);
-	snprintf(r->sr_client_address, sizeof(r->sr_client_address), "%s",
-	    c->cctx_client);
-	snprintf(r->sr_queue_id, sizeof(r->sr_queue_id), "%s", m->mctx_queue_id);
-	snprintf(r->sr_actor, sizeof(r->sr_actor), "sendguard");
-}
-
-/* queue_alert - tell the admins (milt_alert.c), once r is committed */
-static void
-queue_alert(const milt_conn *c, const store_restriction *r,
-    milt_alert_kind kind)
-{
-	milt_alert a;
-
-	a.ma_kind = kind;
-	snprintf(a.ma_action, sizeof(a.ma_action), "%s",
-	    pol_action_name(c->cctx_msg.mctx_policy.pe_action));
-	a.ma_facts = *r;
-	milt_alert_enqueue(&a);
-}
 
 /* mlfi_eom - count the message against the limits, or refuse it whole */
 static sfsistat
@@ -559,17 +340,17 @@ mlfi_eom(SMFICTX *ctx)
 	if (m->mctx_n_bad > 0) {
 		milt_log(LOG_WARNING, "%s: identity=%s client=%s: %u malformed "
 		    "recipient address(es), first \"%s\"; tempfailing",
-		    qid_or_dash(m), m->mctx_idlog, c->cctx_client,
+		    milt_qid(m), m->mctx_idlog, c->cctx_client,
 		    m->mctx_n_bad, m->mctx_bad_rcpt);
-		return tempfail(ctx, "4.1.3", "Bad recipient address syntax");
+		return milt_tempfail(ctx, "4.1.3", "Bad recipient address syntax");
 	}
 	/* Before any database lock: spamd may take up to spam.timeout_ms. */
 	if (m->mctx_spam_on)
 		spam = milt_spam_verdict(&m->mctx_spam, c->cctx_conf->mc_conf,
-		    qid_or_dash(m), m->mctx_idlog) == POL_SPAM_SPAM;
+		    milt_qid(m), m->mctx_idlog) == POL_SPAM_SPAM;
 	if (spam && conf_spam_on_message(c->cctx_conf->mc_conf) ==
-	    CONF_SPAM_HOLD && spam_hold(ctx, c) != 0)
-		return tempfail(ctx, "4.7.1", "Cannot hold this message for "
+	    CONF_SPAM_HOLD && milt_spam_hold(ctx, c) != 0)
+		return milt_tempfail(ctx, "4.7.1", "Cannot hold this message for "
 		    "review, try again later");
 	now = milt_now();
 
@@ -589,18 +370,18 @@ mlfi_eom(SMFICTX *ctx)
 		 * expiry fails (on_store_error must not let it through). */
 		if (store_commit(s, err, sizeof(err)) != 0) {
 			milt_log(LOG_WARNING, "%s: identity=%s: %s; refusing "
-			    "anyway", qid_or_dash(m), m->mctx_idlog, err);
+			    "anyway", milt_qid(m), m->mctx_idlog, err);
 			store_rollback(s);
 			milt_pool_put(s, false);
 		} else
 			milt_pool_put(s, true);
 		milt_log(LOG_INFO, "%s: identity=%s client=%s: refused at end of "
-		    "message: restricted (%s) %s%s", qid_or_dash(m),
+		    "message: restricted (%s) %s%s", milt_qid(m),
 		    m->mctx_idlog, c->cctx_client,
 		    milt_printable(r.sr_reason, why, sizeof(why)),
 		    r.sr_has_expiry ? "until " : "",
-		    format_expiry(&r, exp, sizeof(exp)));
-		return reply_refused(ctx, c->cctx_conf);
+		    milt_format_expiry(&r, exp, sizeof(exp)));
+		return milt_reply_refused(ctx, c->cctx_conf);
 	}
 
 	if (store_counts_get(s, m->mctx_identity,
@@ -617,20 +398,20 @@ mlfi_eom(SMFICTX *ctx)
 	    spam, &cr);
 	if (v == POL_VERDICT_RESTRICT) {
 		/* Committed before the reply that announces it. */
-		fill_facts(&r, c, &cr, now);
+		milt_fill_facts(&r, c, &cr, now);
 		if (store_restriction_put(s, &r, STORE_EV_RESTRICTED, err,
 		    sizeof(err)) != 0 || store_commit(s, err, sizeof(err)) != 0)
 			goto failed;
 		milt_pool_put(s, true);
-		queue_alert(c, &r, MILT_ALERT_RESTRICTED);
-		log_counts(LOG_INFO, c, &cur, "refused, counts unchanged");
+		milt_queue_alert(c, &r, MILT_ALERT_RESTRICTED);
+		milt_log_counts(LOG_INFO, c, &cur, "refused, counts unchanged");
 		milt_log(LOG_WARNING, "%s: identity=%s client=%s: restricted: %s; "
-		    "action %s, %s%s", qid_or_dash(m), m->mctx_idlog,
+		    "action %s, %s%s", milt_qid(m), m->mctx_idlog,
 		    c->cctx_client, r.sr_reason,
 		    pol_action_name(m->mctx_policy.pe_action),
 		    r.sr_has_expiry ? "until " : "",
-		    format_expiry(&r, exp, sizeof(exp)));
-		return reply_refused(ctx, c->cctx_conf);
+		    milt_format_expiry(&r, exp, sizeof(exp)));
+		return milt_reply_refused(ctx, c->cctx_conf);
 	}
 
 	/* A spam message refused by spam.on_message = reject counts as spam
@@ -650,7 +431,7 @@ mlfi_eom(SMFICTX *ctx)
 	    pol_window_start(now, POL_DAY_BUCKETS), err, sizeof(err)) != 0)
 		goto failed;
 	if (v == POL_VERDICT_ALERT) {
-		fill_facts(&r, c, &cr, now);
+		milt_fill_facts(&r, c, &cr, now);
 		r.sr_has_expiry = false;
 		if (store_event_add(s, STORE_EV_ALERTED, now, &r, err,
 		    sizeof(err)) != 0)
@@ -660,21 +441,21 @@ mlfi_eom(SMFICTX *ctx)
 		goto failed;
 	milt_pool_put(s, true);
 	if (v == POL_VERDICT_ALERT)
-		queue_alert(c, &r, MILT_ALERT_CROSSED);
-	log_counts(LOG_INFO, c, &after, refuse_spam ? "refused as spam" :
+		milt_queue_alert(c, &r, MILT_ALERT_CROSSED);
+	milt_log_counts(LOG_INFO, c, &after, refuse_spam ? "refused as spam" :
 	    "accepted");
 	if (v == POL_VERDICT_ALERT)
 		milt_log(LOG_WARNING, "%s: identity=%s client=%s: limit crossed: "
-		    "%s; action alert, message accepted", qid_or_dash(m),
+		    "%s; action alert, message accepted", milt_qid(m),
 		    m->mctx_idlog, c->cctx_client, r.sr_reason);
-	return spam ? spam_answer(ctx, c) : SMFIS_CONTINUE;
+	return spam ? milt_spam_answer(ctx, c) : SMFIS_CONTINUE;
 
 failed:
 	if (s != NULL) {
 		store_rollback(s);
 		milt_pool_put(s, false);
 	}
-	return store_failed(ctx, c, what, err);
+	return milt_store_failed(ctx, c, what, err);
 }
 
 /* mlfi_connect_open - no new connection once a shutdown has begun */
@@ -707,7 +488,7 @@ mlfi_envfrom_open(SMFICTX *ctx, char **argv)
 		milt_inflight_end(&c->cctx_inflight);
 		milt_log(LOG_INFO, "client=%s: new message tempfailed (451 "
 		    "4.3.2): sendguard is stopping", c->cctx_client);
-		return tempfail(ctx, "4.3.2", "Service shutting down, try "
+		return milt_tempfail(ctx, "4.3.2", "Service shutting down, try "
 		    "again later");
 	}
 	if ((r = mlfi_envfrom(ctx, argv)) != SMFIS_CONTINUE)
