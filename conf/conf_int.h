@@ -108,6 +108,21 @@ typedef struct conf_opt {
 extern const conf_opt	conf_opts[];
 extern const size_t	conf_nopts;
 
+/* conf_table.c: checks and copies the other store functions share. */
+bool	conf_is_alnum(int c);
+bool	conf_domain_ok(const char *d, bool dot_ok);
+int	conf_strdup_into(conf_ld *ld, const config_setting_t *s,
+    const char *key, char **dst, const char *src);
+char  **conf_strarray(int n);
+
+/* conf_daemon.c: user, group, pidfile and alerts.* */
+int	conf_store_account(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
+int	conf_store_abspath(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
+int	conf_store_mail_to(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
+
 /* conf_spam.c: the spam.* options' values and store functions. */
 extern const conf_enum	conf_spam_actions[];
 int	conf_store_spam_headers(conf_ld *, const conf_opt *, const char *,

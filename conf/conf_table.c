@@ -77,12 +77,6 @@ static int conf_store_on_error(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
 static int conf_store_facility(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
-static int conf_store_account(conf_ld *, const conf_opt *, const char *,
-    const config_setting_t *, const conf_val *);
-static int conf_store_abspath(conf_ld *, const conf_opt *, const char *,
-    const config_setting_t *, const conf_val *);
-static int conf_store_mail_to(conf_ld *, const conf_opt *, const char *,
-    const config_setting_t *, const conf_val *);
 static int conf_store_member_int(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
 
@@ -212,7 +206,7 @@ const conf_opt conf_opts[] = {
 const size_t conf_nopts = sizeof(conf_opts) / sizeof(conf_opts[0]);
 
 /* conf_is_alnum - ASCII only, whatever the locale */
-static bool
+bool
 conf_is_alnum(int c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -244,7 +238,7 @@ conf_lower(char *s)
  * conf_domain_ok - letters, digits, '-' and '.', labels of 1..63, at most
  * 253 in all; one leading '.' ("every subdomain of") if dot_ok.
  */
-static bool
+bool
 conf_domain_ok(const char *d, bool dot_ok)
 {
 	size_t label = 0;
@@ -268,7 +262,7 @@ conf_domain_ok(const char *d, bool dot_ok)
 }
 
 /* conf_strdup_into - *dst = copy of src */
-static int
+int
 conf_strdup_into(conf_ld *ld, const config_setting_t *s, const char *key,
     char **dst, const char *src)
 {
@@ -340,7 +334,7 @@ conf_store_busy(conf_ld *ld, const conf_opt *o, const char *key,
 }
 
 /* conf_strarray - a zeroed array of n string pointers */
-static char **
+char **
 conf_strarray(int n)
 {
 	return calloc(n > 0 ? (size_t)n : 1, sizeof(char *));
@@ -676,83 +670,6 @@ conf_store_facility(conf_ld *ld, const conf_opt *o, const char *key,
 	for (e = o->co_enum; e->ce_name != NULL; e++)
 		if (strcmp(e->ce_name, v->cv_str) == 0)
 			ld->ld_conf->c_log_facility_name = e->ce_name;
-	return 0;
-}
-
-/* conf_store_account - a user or group name as useradd(8) takes it
- * (letters, digits, '.', '_', '-', not starting with '-'), or "" */
-static int
-conf_store_account(conf_ld *ld, const conf_opt *o, const char *key,
-    const config_setting_t *s, const conf_val *v)
-{
-	const char *p = v->cv_str;
-
-	if (strlen(p) > 32)
-		return conf_fail(ld, s, key, "\"%s\" is longer than 32 "
-		    "characters", p);
-	for (; *p != '\0'; p++)
-		if (!conf_is_alnum((unsigned char)*p) && *p != '.' &&
-		    *p != '_' && (*p != '-' || p == v->cv_str))
-			return conf_fail(ld, s, key, "\"%s\" is not a user or "
-			    "group name (letters, digits, '.', '_', '-', not "
-			    "starting with '-')", v->cv_str);
-	return conf_strdup_into(ld, s, key,
-	    (char **)((char *)ld->ld_conf + o->co_off), v->cv_str);
-}
-
-/* conf_store_abspath - an absolute path (a program is run without a
- * shell or PATH search); "" too when co_arg is 1 */
-static int
-conf_store_abspath(conf_ld *ld, const conf_opt *o, const char *key,
-    const config_setting_t *s, const conf_val *v)
-{
-	const unsigned char *p;
-
-	if (*v->cv_str == '\0' && o->co_arg == 1)
-		goto store;
-	if (v->cv_str[0] != '/')
-		return conf_fail(ld, s, key, "\"%s\" is not an absolute path%s",
-		    v->cv_str, o->co_arg == 1 ? " (or \"\" for none)" : "");
-	for (p = (const unsigned char *)v->cv_str; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return conf_fail(ld, s, key, "control character at "
-			    "position %zu", (size_t)(p -
-			    (const unsigned char *)v->cv_str) + 1);
-store:
-	return conf_strdup_into(ld, s, key,
-	    (char **)((char *)ld->ld_conf + o->co_off), v->cv_str);
-}
-
-/* conf_store_mail_to - alert recipients: whole addresses, normalised, that
- * cannot be mistaken for an option of sendmail(1) */
-static int
-conf_store_mail_to(conf_ld *ld, const conf_opt *o, const char *key,
-    const config_setting_t *s, const conf_val *v)
-{
-	conf_alerts *ca = &ld->ld_conf->c_alerts;
-	int i, n = config_setting_length(s);
-	char ekey[CONF_KEY_MAX], norm[POL_ADDR_SIZE];
-	pol_addr_status st;
-
-	(void)o, (void)v;
-	if ((ca->ca_mail_to = conf_strarray(n)) == NULL)
-		return conf_oom(ld, s, key);
-	for (i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s,
-		    (unsigned)i);
-		const char *a = config_setting_get_string(e);
-
-		snprintf(ekey, sizeof(ekey), "%s[%d]", key, i + 1);
-		st = pol_normalize(a, "", norm, sizeof(norm));
-		if (st != POL_ADDR_OK || norm[0] == '-' ||
-		    strchr(norm, '@') == NULL ||
-		    !conf_domain_ok(pol_domain_of(norm), false))
-			return conf_fail(ld, e, ekey, "\"%s\" is not an address "
-			    "(local@domain, not starting with '-')", a);
-		if ((ca->ca_mail_to[i] = strdup(norm)) == NULL)
-			return conf_oom(ld, e, ekey);
-		ca->ca_nmail_to++;
-	}
 	return 0;
 }
 
