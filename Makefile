@@ -45,6 +45,7 @@ POLICY_SRC = policy/pol_addr.c policy/pol_match.c policy/pol_net.c \
 	     policy/pol_decide.c policy/pol_spam.c
 STORE_SRC  = store/store.c store/store_records.c store/store_schema.c \
 	     store/store_admin.c
+UTIL_SRC   = util/util_utf8.c
 CONF_SRC   = conf/conf.c conf/conf_table.c conf/conf_spam.c \
 	     conf/conf_daemon.c
 ADMIN_SRC  = admin/ctl_main.c admin/ctl_args.c admin/ctl_time.c \
@@ -60,8 +61,10 @@ MILTER_SRC = milter/main.c milter/milt_log.c milter/milt_conf.c \
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
-SENDGUARD_OBJ = $(call obj,$(MILTER_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC))
-CTL_OBJ = $(call obj,$(ADMIN_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC))
+SENDGUARD_OBJ = $(call obj,$(MILTER_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC) \
+		$(UTIL_SRC))
+CTL_OBJ = $(call obj,$(ADMIN_SRC) $(POLICY_SRC) $(STORE_SRC) $(CONF_SRC) \
+	  $(UTIL_SRC))
 
 # The benchmark's load generator and null milter: built by check too, so
 # they always compile with the project's flags (tests/bench_smoke.sh).
@@ -107,13 +110,14 @@ $(B)/tests/conf_test: $(call obj,tests/conf_test.c $(CONF_SRC) $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG)
 $(B)/tests/store_admin_test: $(call obj,tests/store_admin_test.c $(STORE_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
-$(B)/tests/ctl_time_test: $(call obj,tests/ctl_time_test.c admin/ctl_time.c admin/ctl_json.c)
+$(B)/tests/ctl_time_test: $(call obj,tests/ctl_time_test.c admin/ctl_time.c \
+	    admin/ctl_json.c $(UTIL_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^
 $(B)/tests/ctl_fixture: $(call obj,tests/ctl_fixture.c $(STORE_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
 $(B)/tests/alert_json_test: $(call obj,tests/alert_json_test.c \
 	    milter/milt_alert.c milter/milt_log.c milter/milt_conf.c \
-	    $(CONF_SRC) $(POLICY_SRC))
+	    $(CONF_SRC) $(POLICY_SRC) $(UTIL_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG) -lpthread
 
 $(B)/bench/miltgen: $(call obj,bench/miltgen.c)

@@ -13,6 +13,7 @@
 
 #include "ctl_json.h"
 #include "ctl_time.h"
+#include "../util/util.h"
 
 void
 ctl_json_init(ctl_json *j, FILE *f)
@@ -81,41 +82,11 @@ ctl_json_key(ctl_json *j, const char *name)
 	j->j_after_key = true;
 }
 
-/* utf8_len - the length of the well-formed UTF-8 sequence at s, or 0 */
-static int
-utf8_len(const unsigned char *s)
-{
-	unsigned c = s[0];
-	int n, i;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 void
 ctl_json_escape(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	int n;
+	size_t n;
 
 	fputc('"', f);
 	while (*p != '\0') {
@@ -128,10 +99,10 @@ ctl_json_escape(FILE *f, const char *s)
 			fputs("\\t", f), p++;
 		} else if (*p < 0x20 || *p == 0x7f) {
 			fprintf(f, "\\u%04x", *p++);
-		} else if ((n = utf8_len(p)) == 0) {
+		} else if ((n = util_utf8_len(p)) == 0) {
 			fputs("\\ufffd", f), p++;
 		} else {
-			fwrite(p, 1, (size_t)n, f);
+			fwrite(p, 1, n, f);
 			p += n;
 		}
 	}

@@ -41,6 +41,7 @@
 
 #include "milt.h"
 #include "milt_alert.h"
+#include "../util/util.h"
 
 #define MILT_ALERT_QUEUE	64	/* alerts waiting for the thread */
 #define MILT_ALERT_MSG_SIZE	8192	/* the mail or the JSON */
@@ -101,35 +102,6 @@ appendf(char *buf, size_t len, const char *fmt, ...)
 	return r >= 0 && (size_t)r < len - n;
 }
 
-/* utf8_len - length of the valid UTF-8 sequence at s, or 0 */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong, surrogate or beyond U+10FFFF */
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 ||
-	    cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 bool
 milt_json_string(char *out, size_t outlen, const char *s)
 {
@@ -153,7 +125,7 @@ milt_json_string(char *out, size_t outlen, const char *s)
 			snprintf(esc, sizeof(esc), "\\u%04x", *p);
 			PUT(esc, 6);
 			p++;
-		} else if ((k = utf8_len(p)) == 0) {
+		} else if ((k = util_utf8_len(p)) == 0) {
 			PUT("\\ufffd", 6);
 			p++;
 		} else {
