@@ -72,7 +72,7 @@ BENCH_PROGS = $(B)/bench/miltgen $(B)/bench/null_milter
 
 UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
 	     $(B)/tests/store_records_test $(B)/tests/store_writer_test \
-	     $(B)/tests/conf_test \
+	     $(B)/tests/conf_test $(B)/tests/conf_daemon_test \
 	     $(B)/tests/store_admin_test $(B)/tests/ctl_time_test \
 	     $(B)/tests/alert_json_test $(B)/tests/spam_test
 # Programs the shell tests use (not tests themselves).
@@ -107,6 +107,9 @@ $(B)/tests/store_records_test: $(call obj,tests/store_records_test.c $(STORE_SRC
 $(B)/tests/store_writer_test: $(call obj,tests/store_writer_test.c $(STORE_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
 $(B)/tests/conf_test: $(call obj,tests/conf_test.c $(CONF_SRC) $(POLICY_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG)
+$(B)/tests/conf_daemon_test: $(call obj,tests/conf_daemon_test.c $(CONF_SRC) \
+	    $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG)
 $(B)/tests/store_admin_test: $(call obj,tests/store_admin_test.c $(STORE_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
