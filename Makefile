@@ -54,7 +54,7 @@ ADMIN_SRC  = admin/ctl_main.c admin/ctl_args.c admin/ctl_time.c \
 	     admin/ctl_cmd_usage.c admin/ctl_cmd_history.c
 MILTER_SRC = milter/main.c milter/milt_log.c milter/milt_conf.c \
 	     milter/milt_alert.c milter/milt_daemon.c milter/milt_run.c \
-	     milter/milt_sweep.c \
+	     milter/milt_sweep.c milter/milt_count.c \
 	     milter/milt_pool.c milter/milt_socket.c milter/mlfi.c \
 	     milter/milt_answer.c \
 	     milter/milt_xtext.c milter/milt_spam.c milter/milt_spamd.c

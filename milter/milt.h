@@ -65,6 +65,34 @@ void		milt_pool_put(store_t *st, bool healthy);
 void		milt_pool_shutdown(void);
 
 /*
+ * milt_count.c - this process's counts not in the database yet, and the
+ * thread that writes them (see the file for the ordering argument).
+ * milt_count_start/stop: the writer thread; stop writes what is left
+ * (bounded retries) and, with free_memory, frees the table.
+ * milt_count_read_begin/end bracket a message's database read and its
+ * look at the pending counts, so the two agree.  milt_count_lock/unlock
+ * guard the table: pending (the sender's counts for the windows, true if a
+ * restriction of the sender is being written), add (-1: the table is
+ * full), mark (a restriction is being written; -1: full) need it held.
+ * milt_count_unmark lifts the mark once the restriction is written (or
+ * failed); call it holding nothing.  milt_count_failing: true with err if
+ * the last write of counts failed.
+ */
+int		milt_count_start(char *err, size_t errlen);
+void		milt_count_stop(bool free_memory);
+void		milt_count_read_begin(void);
+void		milt_count_read_end(void);
+void		milt_count_lock(void);
+void		milt_count_unlock(void);
+bool		milt_count_pending(const char *identity, int64_t hour_from,
+    int64_t day_from, store_counts *sum);
+int		milt_count_add(const char *identity, int64_t bucket,
+    const store_delta *d);
+int		milt_count_mark(const char *identity);
+void		milt_count_unmark(const char *identity);
+bool		milt_count_failing(char *err, size_t errlen);
+
+/*
  * milt_socket_prepare - before listening on a unix socket: a stale socket
  * file left by a crash is removed; a live one (another milter answers) is
  * an error, as is a path that is not a socket.  inet sockets: nothing to do.

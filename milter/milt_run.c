@@ -284,7 +284,8 @@ milt_run(const milt_run_opts *o)
 	pthread_sigmask(SIG_BLOCK, &ours, &old);
 	if (set_handlers(err, sizeof(err)) != 0 ||
 	    milt_alert_start(err, sizeof(err)) != 0 ||
-	    milt_sweep_start(err, sizeof(err)) != 0)
+	    milt_sweep_start(err, sizeof(err)) != 0 ||
+	    milt_count_start(err, sizeof(err)) != 0)
 		goto failed;
 	if ((e = pthread_create(&milter, NULL, milter_thread, NULL)) != 0) {
 		snprintf(err, sizeof(err), "cannot start the milter thread: %s",
@@ -326,6 +327,8 @@ milt_run(const milt_run_opts *o)
 	if (milt_milter_rc != MI_SUCCESS)
 		status = EX_SOFTWARE;
 
+	/* The counts not written yet, before the pool goes. */
+	milt_count_stop(clean);
 	milt_sweep_stop();
 	milt_alert_stop(2000);
 	milt_log(LOG_INFO, "sendguard stopping");
@@ -339,6 +342,7 @@ milt_run(const milt_run_opts *o)
 failed:
 	milt_log(LOG_ERR, "%s", err);
 	milt_detach_report(o->mr_report_fd, EX_OSERR, err);
+	milt_count_stop(true);
 	milt_sweep_stop();
 	milt_alert_stop(0);
 	return EX_OSERR;

@@ -164,7 +164,8 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	store_errkind_t kind;
 	pol_addr_status st;
 	store_t *s;
-	bool found = false;
+	int64_t now;
+	bool found = false, ran_out = false;
 
 	if (c == NULL) {
 		milt_log(LOG_ERR, "MAIL FROM without a connection context; "
@@ -229,10 +230,20 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	/* Read in autocommit: a restriction cleared a moment ago is gone. */
 	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
 		return milt_store_failed(ctx, c, "opening the database", err);
-	if (store_restriction_get(s, m->mctx_identity, milt_now(), &r, &found,
-	    err, sizeof(err)) != 0) {
+	now = milt_now();
+	if (store_restriction_lookup(s, m->mctx_identity, now, &r, &found,
+	    &ran_out, err, sizeof(err)) != 0) {
 		milt_pool_put(s, false);
 		return milt_store_failed(ctx, c, "looking up a restriction", err);
+	}
+	/* One that ran out becomes history the moment the sender is back
+	 * (housekeeping would, within a minute). */
+	if (ran_out && (store_begin(s, true, err, sizeof(err)) != 0 ||
+	    store_expire(s, m->mctx_identity, now, 0, NULL, err,
+	    sizeof(err)) != 0 || store_commit(s, err, sizeof(err)) != 0)) {
+		store_rollback(s);
+		milt_pool_put(s, false);
+		return milt_store_failed(ctx, c, "expiring a restriction", err);
 	}
 	milt_pool_put(s, true);
 	if (!found)
@@ -313,6 +324,70 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 
 
 
+/*
+ * eom_restrict - the message crossed a limit: record the restriction
+ * (after marking any that ran out as expired), then refuse.  The sender is
+ * marked in the counts table until then, so a parallel message is refused
+ * too; a failure lifts the mark and tempfails (on_store_error).
+ */
+static sfsistat
+eom_restrict(SMFICTX *ctx, milt_conn *c, const pol_crossing *cr,
+    const pol_counts *cur, int64_t now)
+{
+	milt_msg *m = &c->cctx_msg;
+	char err[MILT_ERR_SIZE], exp[32];
+	store_restriction r;
+	store_errkind_t kind;
+	store_t *s;
+	int rc = -1;
+
+	milt_fill_facts(&r, c, cr, now);
+	if ((s = milt_pool_get(err, sizeof(err), &kind)) != NULL) {
+		rc = store_begin(s, true, err, sizeof(err)) != 0 ||
+		    store_expire(s, m->mctx_identity, now, 0, NULL, err,
+		    sizeof(err)) != 0 ||
+		    store_restriction_put(s, &r, STORE_EV_RESTRICTED, err,
+		    sizeof(err)) != 0 ||
+		    store_commit(s, err, sizeof(err)) != 0 ? -1 : 0;
+		if (rc != 0)
+			store_rollback(s);
+		milt_pool_put(s, rc == 0);
+	}
+	milt_count_unmark(m->mctx_identity);
+	if (rc != 0)
+		return milt_store_failed(ctx, c, "recording a restriction", err);
+	milt_queue_alert(c, &r, MILT_ALERT_RESTRICTED);
+	milt_log_counts(LOG_INFO, c, cur, "refused, counts unchanged");
+	milt_log(LOG_WARNING, "%s: identity=%s client=%s: restricted: %s; "
+	    "action %s, %s%s", milt_qid(m), m->mctx_idlog, c->cctx_client,
+	    r.sr_reason, pol_action_name(m->mctx_policy.pe_action),
+	    r.sr_has_expiry ? "until " : "",
+	    milt_format_expiry(&r, exp, sizeof(exp)));
+	return milt_reply_refused(ctx, c->cctx_conf);
+}
+
+/* eom_alert_event - the history line of a limit crossed with action
+ * alert; the message is counted and accepted even if it cannot be written
+ * (the alert itself still goes out) */
+static void
+eom_alert_event(milt_conn *c, const store_restriction *r, int64_t now)
+{
+	char err[MILT_ERR_SIZE];
+	store_errkind_t kind;
+	store_t *s;
+	int rc = -1;
+
+	if ((s = milt_pool_get(err, sizeof(err), &kind)) != NULL) {
+		rc = store_event_add(s, STORE_EV_ALERTED, now, r, err,
+		    sizeof(err));
+		milt_pool_put(s, rc == 0);
+	}
+	if (rc != 0)
+		milt_log(LOG_ERR, "%s: identity=%s: database error while "
+		    "recording an alert in the history: %s", milt_qid(&c->cctx_msg),
+		    c->cctx_msg.mctx_idlog, err);
+}
+
 /* mlfi_eom - count the message against the limits, or refuse it whole */
 static sfsistat
 mlfi_eom(SMFICTX *ctx)
@@ -328,9 +403,11 @@ mlfi_eom(SMFICTX *ctx)
 	pol_counts cur, after;
 	pol_crossing cr;
 	pol_verdict v;
-	store_t *s = NULL;
-	int64_t now;
-	bool found = false, spam = false, refuse_spam;
+	store_t *s;
+	store_counts pc;
+	int64_t now, hour_from, day_from;
+	bool found = false, marked, spam = false, refuse_spam;
+	int rc;
 
 	if (c == NULL || !c->cctx_msg.mctx_outbound)
 		return SMFIS_CONTINUE;
@@ -353,65 +430,67 @@ mlfi_eom(SMFICTX *ctx)
 		return milt_tempfail(ctx, "4.7.1", "Cannot hold this message for "
 		    "review, try again later");
 	now = milt_now();
+	hour_from = pol_window_start(now, POL_HOUR_BUCKETS);
+	day_from = pol_window_start(now, POL_DAY_BUCKETS);
 
+	/* Counts that could not be written: a database error for us too. */
+	if (milt_count_failing(err, sizeof(err)))
+		return milt_store_failed(ctx, c, "counting recipients", err);
 	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
-		goto failed;
+		return milt_store_failed(ctx, c, what, err);
+
+	/* The database, then this process's counts it does not hold yet;
+	 * decided and counted under the table's lock, so two messages of
+	 * one sender never both fit in the same room (milt_count.c). */
 	what = "counting recipients";
-	if (store_begin(s, true, err, sizeof(err)) != 0 ||
-	    store_expire(s, m->mctx_identity, now, 0, NULL, err, sizeof(err)) != 0 ||
+	milt_count_read_begin();
+	if (store_begin(s, false, err, sizeof(err)) != 0 ||
 	    store_restriction_get(s, m->mctx_identity, now, &r, &found, err,
-	    sizeof(err)) != 0)
-		goto failed;
+	    sizeof(err)) != 0 ||
+	    store_counts_get(s, m->mctx_identity, hour_from, day_from, &sc,
+	    err, sizeof(err)) != 0 ||
+	    store_commit(s, err, sizeof(err)) != 0) {
+		milt_count_read_end();
+		store_rollback(s);
+		milt_pool_put(s, false);
+		return milt_store_failed(ctx, c, what, err);
+	}
+	milt_pool_put(s, true);
+	milt_count_lock();
+	marked = milt_count_pending(m->mctx_identity, hour_from, day_from, &pc);
 
 	/* Restricted while this message was in flight (a parallel one crossed,
 	 * or an admin blocked the sender): refuse it too. */
-	if (found) {
-		/* The restriction is known: refuse even if the commit of the
-		 * expiry fails (on_store_error must not let it through). */
-		if (store_commit(s, err, sizeof(err)) != 0) {
-			milt_log(LOG_WARNING, "%s: identity=%s: %s; refusing "
-			    "anyway", milt_qid(m), m->mctx_idlog, err);
-			store_rollback(s);
-			milt_pool_put(s, false);
-		} else
-			milt_pool_put(s, true);
+	if (found || marked) {
+		milt_count_unlock();
+		milt_count_read_end();
+		if (!found)
+			snprintf(r.sr_reason, sizeof(r.sr_reason), "a parallel "
+			    "message of this sender crossed a limit");
 		milt_log(LOG_INFO, "%s: identity=%s client=%s: refused at end of "
-		    "message: restricted (%s) %s%s", milt_qid(m),
+		    "message: restricted (%s)%s%s", milt_qid(m),
 		    m->mctx_idlog, c->cctx_client,
 		    milt_printable(r.sr_reason, why, sizeof(why)),
-		    r.sr_has_expiry ? "until " : "",
-		    milt_format_expiry(&r, exp, sizeof(exp)));
+		    found && r.sr_has_expiry ? " until " : found ? " " : "",
+		    found ? milt_format_expiry(&r, exp, sizeof(exp)) : "");
 		return milt_reply_refused(ctx, c->cctx_conf);
 	}
-
-	if (store_counts_get(s, m->mctx_identity,
-	    pol_window_start(now, POL_HOUR_BUCKETS),
-	    pol_window_start(now, POL_DAY_BUCKETS), &sc, err, sizeof(err)) != 0)
-		goto failed;
-	cur.pc_int_hour = sc.sc_int_hour;
-	cur.pc_ext_hour = sc.sc_ext_hour;
-	cur.pc_day = sc.sc_day;
-	cur.pc_spam_hour = sc.sc_spam_hour;
-	cur.pc_spam_day = sc.sc_spam_day;
+	cur.pc_int_hour = pol_sat_add(sc.sc_int_hour, pc.sc_int_hour);
+	cur.pc_ext_hour = pol_sat_add(sc.sc_ext_hour, pc.sc_ext_hour);
+	cur.pc_day = pol_sat_add(sc.sc_day, pc.sc_day);
+	cur.pc_spam_hour = pol_sat_add(sc.sc_spam_hour, pc.sc_spam_hour);
+	cur.pc_spam_day = pol_sat_add(sc.sc_spam_day, pc.sc_spam_day);
 
 	v = pol_decide(&m->mctx_policy, &cur, m->mctx_n_int, m->mctx_n_ext,
 	    spam, &cr);
 	if (v == POL_VERDICT_RESTRICT) {
-		/* Committed before the reply that announces it. */
-		milt_fill_facts(&r, c, &cr, now);
-		if (store_restriction_put(s, &r, STORE_EV_RESTRICTED, err,
-		    sizeof(err)) != 0 || store_commit(s, err, sizeof(err)) != 0)
-			goto failed;
-		milt_pool_put(s, true);
-		milt_queue_alert(c, &r, MILT_ALERT_RESTRICTED);
-		milt_log_counts(LOG_INFO, c, &cur, "refused, counts unchanged");
-		milt_log(LOG_WARNING, "%s: identity=%s client=%s: restricted: %s; "
-		    "action %s, %s%s", milt_qid(m), m->mctx_idlog,
-		    c->cctx_client, r.sr_reason,
-		    pol_action_name(m->mctx_policy.pe_action),
-		    r.sr_has_expiry ? "until " : "",
-		    milt_format_expiry(&r, exp, sizeof(exp)));
-		return milt_reply_refused(ctx, c->cctx_conf);
+		rc = milt_count_mark(m->mctx_identity);
+		milt_count_unlock();
+		milt_count_read_end();
+		if (rc != 0)
+			return milt_store_failed(ctx, c, what, "too many senders "
+			    "with counts not yet written");
+		return eom_restrict(ctx, c, &cr, &cur, now);
 	}
 
 	/* A spam message refused by spam.on_message = reject counts as spam
@@ -421,27 +500,24 @@ mlfi_eom(SMFICTX *ctx)
 	delta.sd_int = refuse_spam ? 0 : m->mctx_n_int;
 	delta.sd_ext = refuse_spam ? 0 : m->mctx_n_ext;
 	delta.sd_spam = spam ? 1 : 0;
+	rc = milt_count_add(m->mctx_identity, pol_bucket(now), &delta);
+	milt_count_unlock();
+	milt_count_read_end();
+	if (rc != 0)
+		return milt_store_failed(ctx, c, what, "too many senders with "
+		    "counts not yet written");
 	after.pc_int_hour = pol_sat_add(cur.pc_int_hour, delta.sd_int);
 	after.pc_ext_hour = pol_sat_add(cur.pc_ext_hour, delta.sd_ext);
 	after.pc_day = pol_sat_add(cur.pc_day,
 	    pol_sat_add(delta.sd_int, delta.sd_ext));
 	after.pc_spam_hour = pol_sat_add(cur.pc_spam_hour, delta.sd_spam);
 	after.pc_spam_day = pol_sat_add(cur.pc_spam_day, delta.sd_spam);
-	if (store_counts_add(s, m->mctx_identity, pol_bucket(now), &delta,
-	    pol_window_start(now, POL_DAY_BUCKETS), err, sizeof(err)) != 0)
-		goto failed;
 	if (v == POL_VERDICT_ALERT) {
 		milt_fill_facts(&r, c, &cr, now);
 		r.sr_has_expiry = false;
-		if (store_event_add(s, STORE_EV_ALERTED, now, &r, err,
-		    sizeof(err)) != 0)
-			goto failed;
-	}
-	if (store_commit(s, err, sizeof(err)) != 0)
-		goto failed;
-	milt_pool_put(s, true);
-	if (v == POL_VERDICT_ALERT)
+		eom_alert_event(c, &r, now);
 		milt_queue_alert(c, &r, MILT_ALERT_CROSSED);
+	}
 	milt_log_counts(LOG_INFO, c, &after, refuse_spam ? "refused as spam" :
 	    "accepted");
 	if (v == POL_VERDICT_ALERT)
@@ -449,13 +525,6 @@ mlfi_eom(SMFICTX *ctx)
 		    "%s; action alert, message accepted", milt_qid(m),
 		    m->mctx_idlog, c->cctx_client, r.sr_reason);
 	return spam ? milt_spam_answer(ctx, c) : SMFIS_CONTINUE;
-
-failed:
-	if (s != NULL) {
-		store_rollback(s);
-		milt_pool_put(s, false);
-	}
-	return milt_store_failed(ctx, c, what, err);
 }
 
 /* mlfi_connect_open - no new connection once a shutdown has begun */

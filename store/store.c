@@ -75,9 +75,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_RELEASE] = "RELEASE store_op",
 	[S_ROLLBACK_TO] = "ROLLBACK TO store_op",
 
-	[S_RESTR_GET] =
-	    "SELECT " RESTR_COLUMNS " FROM restrictions"
-	    " WHERE identity = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
+	[S_RESTR_LOOKUP] =
+	    "SELECT " RESTR_COLUMNS " FROM restrictions WHERE identity = ?1",
 	[S_RESTR_PUT] =
 	    "INSERT OR REPLACE INTO restrictions (" RESTR_COLUMNS ")"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",

@@ -121,18 +121,28 @@ int
 store_restriction_get(store_t *st, const char *identity, int64_t now,
     store_restriction *out, bool *found, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = st->st_c->sc_stmt[S_RESTR_GET];
+	bool ran_out;
+
+	return store_restriction_lookup(st, identity, now, out, found,
+	    &ran_out, err, errlen);
+}
+
+int
+store_restriction_lookup(store_t *st, const char *identity, int64_t now,
+    store_restriction *out, bool *found, bool *ran_out, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *s = st->st_c->sc_stmt[S_RESTR_LOOKUP];
 	struct store_binder b = { s, SQLITE_OK };
 	int rc, ret = -1;
 
 	st->st_errkind = STORE_ERR_NONE;
-	*found = false;
+	*found = *ran_out = false;
 	if (identity == NULL)
-		return store_misuse(st, "restriction get: no identity", err,
+		return store_misuse(st, "restriction lookup: no identity", err,
 		    errlen);
 	store_bind_text(&b, 1, identity, SIZE_MAX);
-	store_bind_int(&b, 2, now);
-	if (store_bind_check(st, &b, "restriction get", err, errlen) != 0)
+	if (store_bind_check(st, &b, "restriction lookup", err, errlen) != 0)
 		return -1;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE) {
@@ -140,11 +150,15 @@ store_restriction_get(store_t *st, const char *identity, int64_t now,
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		store_fail(st, rc, "restriction get", err, errlen);
+		store_fail(st, rc, "restriction lookup", err, errlen);
 		goto out;
 	}
 	store_row_restriction(s, out);
-	*found = true;
+	/* in force until expires_at, excluded */
+	if (out->sr_has_expiry && out->sr_expires_at <= now)
+		*ran_out = true;
+	else
+		*found = true;
 	ret = 0;
 out:
 	store_done(s);

@@ -103,7 +103,7 @@ test_expired_restriction_is_not_returned_and_expire_logs_it(void)
 	    NOW + 600);
 	store_restriction got;
 	unsigned n = 99;
-	bool found;
+	bool found, ran_out;
 	fixture fx;
 	store_t *st;
 
@@ -116,6 +116,18 @@ test_expired_restriction_is_not_returned_and_expire_logs_it(void)
 	store_restriction_get(st, "alice@example.com", NOW + 600, &got,
 	    &found, errbuf, sizeof(errbuf));
 	T_OK(!found, "not in force at its expires_at");
+	T_INTEQ(store_restriction_lookup(st, "alice@example.com", NOW + 599,
+	    &got, &found, &ran_out, errbuf, sizeof(errbuf)), 0, "lookup");
+	T_OK(found && !ran_out, "lookup: in force, not run out");
+	T_INTEQ(store_restriction_lookup(st, "alice@example.com", NOW + 600,
+	    &got, &found, &ran_out, errbuf, sizeof(errbuf)), 0,
+	    "lookup at its expires_at");
+	T_OK(!found && ran_out && got.sr_expires_at == NOW + 600,
+	    "lookup: run out, not yet history, and its row is returned");
+	T_INTEQ(store_restriction_lookup(st, "nobody@example.com", NOW,
+	    &got, &found, &ran_out, errbuf, sizeof(errbuf)), 0,
+	    "lookup of a sender never restricted");
+	T_OK(!found && !ran_out, "lookup: neither");
 
 	T_INTEQ(store_expire(st, NULL, NOW + 599, 0, &n, errbuf,
 	    sizeof(errbuf)), 0, "expire before it ran out");

@@ -78,6 +78,21 @@ tap_eq() {
 	fi
 }
 
+# tap_eq_soon WHAT WANT CMD... - like tap_eq on CMD's output, for a value
+# written in the background (sendguard writes counts a few milliseconds
+# after the reply): CMD is run again until it prints WANT, at most 50
+# times over about 5 s
+tap_eq_soon() {
+	_what=$1 _want=$2
+	shift 2
+	_i=0
+	while _got=$("$@") && [ "$_got" != "$_want" ] && [ "$_i" -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	tap_eq "$_what" "$_got" "$_want"
+}
+
 tap_done() {
 	echo "1..$TAP_N"
 	echo "# $((TAP_N - TAP_FAILED)) passed, $TAP_FAILED failed"

@@ -16,12 +16,12 @@ if ON_MESSAGE == "reject" then
 	ok(mt.eom_check(conn, MT_SMTPREPLY, "550", "5.7.1",
 	    "Message refused: it was judged as spam. Contact your email admin if this is a mistake"),
 	    "with 550 5.7.1 and a clear text")
-	ok(sql("SELECT SUM(spam) || '/' || SUM(external) FROM counters WHERE identity='" .. id .. "'") == "1/0",
+	ok(sql_soon("SELECT SUM(spam) || '/' || SUM(external) FROM counters WHERE identity='" .. id .. "'", "1/0") == "1/0",
 	    "it counts as spam, its recipients do not")
 else
 	is(r, SMFIR_CONTINUE, "hold: the message goes on")
 	ok(mt.eom_check(conn, MT_QUARANTINE), "into quarantine (the MTA's hold queue)")
-	ok(sql("SELECT SUM(spam) || '/' || SUM(external) FROM counters WHERE identity='" .. id .. "'") == "1/1",
+	ok(sql_soon("SELECT SUM(spam) || '/' || SUM(external) FROM counters WHERE identity='" .. id .. "'", "1/1") == "1/1",
 	    "it counts as spam and its recipients count")
 end
 mt.disconnect(conn)

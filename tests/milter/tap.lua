@@ -71,6 +71,20 @@ function sql(query)
 	return out
 end
 
+-- sql_soon(query, want): sql(query), asked again until it prints want
+-- (counts are written a few milliseconds after the reply), at most 50
+-- times over about 5 s; the last answer
+function sql_soon(query, want)
+	local got = sql(query)
+	local i = 0
+	while got ~= want and i < 50 do
+		os.execute("sleep 0.1")
+		got = sql(query)
+		i = i + 1
+	end
+	return got
+end
+
 function done()
 	print(string.format("# %d checks, %d failed", tap_n, tap_failed))
 	if tap_failed > 0 then
