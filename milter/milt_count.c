@@ -33,6 +33,7 @@
 #define _GNU_SOURCE		/* pthread_rwlockattr_setkind_np */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,8 @@ static unsigned cnt_nqueued;		/* slots with queued counts */
 static unsigned cnt_nsenders;
 static bool cnt_writer_idle;		/* waiting for work: signal it */
 static bool cnt_stopping;
-static bool cnt_failing;		/* the last write failed */
+static atomic_bool cnt_failing;	/* the last write failed; written
+					 * under the lock, read without */
 static char cnt_err[600];		/* its error */
 /* The writer's own. */
 static pthread_t cnt_tid;
@@ -291,13 +293,12 @@ milt_count_unmark(const char *identity)
 bool
 milt_count_failing(char *err, size_t errlen)
 {
-	bool failing;
-
+	if (!atomic_load(&cnt_failing))
+		return false;
 	pthread_mutex_lock(&cnt_lock);
-	if ((failing = cnt_failing))
-		snprintf(err, errlen, "%s", cnt_err);
+	snprintf(err, errlen, "%s", cnt_err);
 	pthread_mutex_unlock(&cnt_lock);
-	return failing;
+	return true;
 }
 
 /* ---- the writer ---- */
@@ -455,15 +456,15 @@ writer_thread(void *arg)
 		cnt_writer_idle = false;
 		if (cnt_nqueued == 0 && cnt_stopping)
 			break;
-		if (cnt_nqueued < CNT_GATHER && !cnt_stopping && !cnt_failing)
+		if (cnt_nqueued < CNT_GATHER && !cnt_stopping &&
+		    !atomic_load(&cnt_failing))
 			wait_ms(CNT_GATHER_MS);
 		k = take_batch();
 		pthread_mutex_unlock(&cnt_lock);
 
 		if (write_batch(k, err, sizeof(err)) == 0) {
 			pthread_mutex_lock(&cnt_lock);
-			was_failing = cnt_failing;
-			cnt_failing = false;
+			was_failing = atomic_exchange(&cnt_failing, false);
 			if (was_failing)
 				milt_log(LOG_INFO, "counts: the database takes "
 				    "writes again");
@@ -472,8 +473,8 @@ writer_thread(void *arg)
 		}
 		pthread_mutex_lock(&cnt_lock);
 		end_batch(k, false);
-		cnt_failing = true;
 		snprintf(cnt_err, sizeof(cnt_err), "writing counts: %s", err);
+		atomic_store(&cnt_failing, true);
 		now = time(NULL);
 		if (now - logged >= 60 || cnt_stopping) {
 			milt_log(LOG_ERR, "counts: cannot write the counts of "
