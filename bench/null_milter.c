@@ -7,10 +7,13 @@
  *
  *   null_milter -p SOCKET [-P EXTRA_PFLAGS]
  *
- * -P ORs extra protocol flags (hex, e.g. 0x200 for SMFIP_NODATA) into what
- * it asks for: for experiments such as the TCP stall in BENCHMARKS.md.
+ * Like sendguard, it skips the DATA stage (SMFIP_NODATA) on a unix socket
+ * only, and names the same macros (smfi_setsymlist).  -P ORs extra
+ * protocol flags (hex, e.g. 0x10000 for SMFIP_NR_DATA) into what it asks
+ * for: for experiments such as the TCP stall in BENCHMARKS.md.
  * Runs in the foreground until SIGTERM/SIGINT (libmilter handles them).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +21,12 @@
 
 #include <libmilter/mfapi.h>
 
-/* Keep in step with milter/mlfi.c: mlfi_negotiate. */
+/* Keep in step with milter/mlfi.c: mlfi_negotiate (and set_macro_lists). */
 #define NULL_WANT	(SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | \
 	SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_RCPT)
 
 static unsigned long null_extra;	/* -P */
+static bool null_unix;			/* listening on a unix socket */
 static unsigned long null_pflags;	/* what was agreed, for replies */
 
 /* reply_for - SMFIS_NOREPLY where the MTA agreed not to wait */
@@ -83,12 +87,19 @@ null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	(void)ctx;
-	(void)f0;
 	(void)f2;
 	(void)f3;
 	*pf0 = 0;
-	*pf1 = (NULL_WANT | null_extra) & f1;
+	*pf1 = (NULL_WANT | (null_unix ? SMFIP_NODATA : 0) | null_extra) & f1;
+	if ((f0 & SMFIF_SETSYMLIST) != 0) {
+		if (smfi_setsymlist(ctx, SMFIM_CONNECT, "v") != MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen}") !=
+		    MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i") != MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS)
+			return SMFIS_TEMPFAIL;
+		*pf0 = SMFIF_SETSYMLIST;
+	}
 	*pf2 = 0;
 	*pf3 = 0;
 	/* one value for every connection: the MTA offers the same each time */
@@ -138,6 +149,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: null_milter -p SOCKET [-P PFLAGS]\n");
 		return 64;
 	}
+	null_unix = strncmp(sock, "unix:", 5) == 0 ||
+	    strncmp(sock, "local:", 6) == 0 || sock[0] == '/';
 	if (strncmp(sock, "unix:", 5) == 0)
 		(void)unlink(sock + 5);
 	if (smfi_setconn((char *)sock) != MI_SUCCESS ||

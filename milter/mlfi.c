@@ -38,6 +38,9 @@
 #include "milt_daemon.h"
 #include "mlfi_int.h"
 
+static bool milt_unix_socket;	/* listening on a unix socket: set once,
+				 * before libmilter's threads start */
+
 /* milt_now - the clock, read once per callback */
 static int64_t
 milt_now(void)
@@ -610,21 +613,57 @@ mlfi_close(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
+/* set_macro_lists - ask the MTA for the macros we read, and no others
+ * (smfi_setsymlist, in mlfi_negotiate only); 0, or -1 if libmilter
+ * refused one */
+static int
+set_macro_lists(SMFICTX *ctx)
+{
+	static const struct {
+		int		stage;
+		const char     *macros;
+	} lists[] = {
+		{ SMFIM_CONNECT, "v" },		/* Postfix or Sendmail */
+		{ SMFIM_ENVFROM, "i {auth_authen}" },
+		{ SMFIM_ENVRCPT, "i" },		/* Postfix: the queue id */
+		{ SMFIM_EOM, "i" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		if (smfi_setsymlist(ctx, lists[i].stage,
+		    (char *)lists[i].macros) != MI_SUCCESS)
+			return -1;
+	return 0;
+}
+
 /*
  * mlfi_negotiate - ask only for the stages we use, and for no reply where
  * our answer is always "continue": connect (a failure there is noticed at
  * MAIL FROM) and RCPT (recipients are judged at end of message).  Headers
  * only with spam checking on, bodies only with spamd, neither answered one
- * by one.  Fewer round trips per message, for the MTA and for us.
+ * by one.  Per message the MTA then waits for us twice over a unix socket
+ * (MAIL, end of message) and three times over TCP (MAIL, DATA, end of
+ * message), plus the negotiation once per SMTP session.
  *
- * DATA stays, with its reply, although we do nothing there: over TCP, a
- * DATA stage skipped (SMFIP_NODATA) or unanswered (SMFIP_NR_DATA) costs
- * Postfix about 44 ms per message.  Postfix's smtpd then hands the milter
- * socket to cleanup with the DATA packet flushed on its own, unanswered;
- * cleanup's end-of-message packet waits behind it (Nagle) until the
- * milter's host sends the delayed ACK (Linux: 40 ms).  With a reply at
- * DATA the ACK rides on the reply.  Unix sockets have no Nagle.  See
- * BENCHMARKS.md.
+ * DATA: over a unix socket we skip it (SMFIP_NODATA).  Over TCP we keep
+ * it, with its reply, although we do nothing there: a DATA stage skipped
+ * or unanswered (SMFIP_NR_DATA) costs Postfix about 44 ms per message.
+ * Postfix sends a stage's macros even for a stage the milter declined;
+ * its smtpd then hands the milter socket to cleanup with those DATA
+ * macros flushed on their own, unanswered; cleanup's end-of-message
+ * packet waits behind them (Nagle) until the milter's host sends its
+ * delayed ACK (Linux: 40 ms).  With a reply at DATA the ACK rides on the
+ * reply.  Unix sockets have no Nagle.  The listening socket decides
+ * (milt_register), not the MTA, which cannot tell us.
+ *
+ * Macros: only those we read (smfi_setsymlist, where the MTA offers it):
+ * "v" at connect, "i" and {auth_authen} at MAIL, "i" at RCPT and end of
+ * message.  Postfix otherwise sends its milter_*_macros defaults, some of
+ * which ({mail_host}, {rcpt_mailer}...) cost it an address resolution.
+ * A stage we list nothing for keeps the MTA's default list (Postfix
+ * treats an empty list as "default"); HELO's defaults are TLS macros,
+ * empty without TLS.  See BENCHMARKS.md.
  *
  * The connection context is made here: the configuration that decided
  * the protocol is the one the connection uses, and it remembers what was
@@ -656,6 +695,15 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		/* spam.on_message = "hold" quarantines */
 		*pf0 = SMFIF_QUARANTINE & f0;
 	}
+	if (milt_unix_socket)
+		want |= SMFIP_NODATA;
+	if ((f0 & SMFIF_SETSYMLIST) != 0) {
+		if (set_macro_lists(ctx) != 0) {
+			milt_log(LOG_ERR, "cannot set the macro lists; tempfailing");
+			return SMFIS_TEMPFAIL;
+		}
+		*pf0 |= SMFIF_SETSYMLIST;
+	}
 	*pf1 = want & f1;		/* only what the MTA offers */
 	*pf2 = 0;
 	*pf3 = 0;
@@ -681,7 +729,8 @@ static struct smfiDesc milt_desc = {
 };
 
 int
-milt_register(void)
+milt_register(const char *spec)
 {
+	milt_unix_socket = milt_socket_path(spec) != NULL;
 	return smfi_register(milt_desc) == MI_SUCCESS ? 0 : -1;
 }

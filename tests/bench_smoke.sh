@@ -80,6 +80,9 @@ tap_eq "all 400 were accepted (continue)" "$(field "$out" continue)" 400
 tap_eq "none failed" "$(field "$out" failed)" 0
 tap_eq "sendguard asked for no reply at connect and RCPT" \
     "$(( $(field "$out" pflags) & 0x9000 ))" $((0x9000))
+tap_eq "and, on a unix socket, for no DATA stage" \
+    "$(( $(field "$out" pflags) & 0x200 ))" $((0x200))
+SG_PFLAGS=$(field "$out" pflags)
 tap_eq_soon "the database counts 1200 recipients" 1200 \
     sql count 'SELECT sum(internal + external) FROM counters'
 tap_eq "for 50 distinct senders" \
@@ -114,7 +117,7 @@ if wait_sock "$DIR/null.sock"; then
 	tap_eq "the null milter answers all 100 messages" \
 	    "$(field "$out" continue)" 100
 	tap_eq "and asks for the same protocol options as sendguard" \
-	    "$(field "$out" pflags)" "0x9172"
+	    "$(field "$out" pflags)" "$SG_PFLAGS"
 else
 	tap_fail "the null milter listens"
 	tap_diag "$DIR/null.log"

@@ -7,13 +7,16 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 . tests/lib/tap.sh
 . tests/lib/dblock.sh
+. tests/lib/net.sh
 
 SG=./sendguard
 DIR=$(mktemp -d /tmp/sendguard-milter.XXXXXX) || exit 2
 SG_PID=""
+INET_PID=""			# a second sendguard, on TCP
 
 cleanup() {
 	[ -n "$DB_LOCK_PID" ] && kill "$DB_LOCK_PID" 2>/dev/null
+	[ -n "$INET_PID" ] && stop_pid "$INET_PID" "sendguard on TCP"
 	sg_stop
 	rm -rf "$DIR"
 }
@@ -61,7 +64,7 @@ sg_stop() {
 lua() {
 	_script=$1
 	shift
-	miltertest -s "tests/milter/$_script" -D SOCK="unix:$DIR/sg.sock" \
+	miltertest -s "tests/milter/$_script" -D SOCK="${LUA_SOCK:-unix:$DIR/sg.sock}" \
 	    -D DB="$DIR/sg.db" -D TAP="$PWD/tests/milter" "$@" \
 	    >"$DIR/lua.out" 2>&1
 	_rc=$?
@@ -160,6 +163,22 @@ tap_eq "and the other 9 refused" \
     "$(cat "$DIR"/race.* | grep -c '^result refused')" 9
 tap_eq_soon "the database counts 3 external recipients for the racer" 3 \
     sqlite3 "$DIR/sg.db" "SELECT SUM(external) FROM counters WHERE identity='racer@example.com'"
+
+# --- over TCP: the DATA stage stays, answered (the 44 ms stall) ------------
+
+# A second instance, same configuration and database, on an inet socket.
+INET_PORT=$(net_pick_port) || tap_fail "a free TCP port"
+"$SG" -f -c "$DIR/sg.conf" -p "inet:$INET_PORT@127.0.0.1" \
+    >"$DIR/inet.log" 2>&1 3>&- &
+INET_PID=$!
+_i=0
+while ! net_port_listening "$INET_PORT" && [ "$_i" -lt 100 ]; do
+	sleep 0.1
+	_i=$((_i + 1))
+done
+LUA_SOCK="inet:$INET_PORT@127.0.0.1" lua inet.lua
+stop_pid "$INET_PID" "sendguard on TCP"
+INET_PID=""
 
 # --- restart keeps restrictions and counts ---------------------------------
 

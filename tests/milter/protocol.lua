@@ -31,6 +31,12 @@ do
 	    "negotiates away headers and body")
 	ok(not mt.test_action(conn, SMFIF_ADDHDRS) and
 	    not mt.test_action(conn, SMFIF_CHGBODY), "asks for no message changes")
+	ok(mt.test_option(conn, SMFIP_NR_CONN) and mt.test_option(conn, SMFIP_NR_RCPT),
+	    "answers neither connect nor RCPT")
+	ok(not mt.test_option(conn, SMFIP_NR_MAIL), "answers MAIL FROM")
+	ok(mt.test_option(conn, SMFIP_NODATA),
+	    "on a unix socket, negotiates away DATA (no TCP stall to avoid)")
+	ok(mt.test_action(conn, SMFIF_SETSYMLIST), "names the macros it reads")
 	mt.disconnect(conn)
 end
 
