@@ -72,8 +72,9 @@ void		milt_pool_shutdown(void);
  * milt_count_read_begin/end bracket a message's database read and its
  * look at the pending counts, so the two agree.  milt_count_lock/unlock
  * guard the table: pending (the sender's counts for the windows, true if a
- * restriction of the sender is being written), add (-1: the table is
- * full), mark (a restriction is being written; -1: full) need it held.
+ * restriction of the sender is being written), add (-1: the table or the
+ * sender's minute slots are full, or the writer has stopped), mark (a
+ * restriction is being written; -1: full) need it held.
  * milt_count_unmark lifts the mark once the restriction is written (or
  * failed); call it holding nothing.  milt_count_failing: true with err if
  * the last write of counts failed.

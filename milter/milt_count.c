@@ -81,6 +81,7 @@ static unsigned cnt_nqueued;		/* slots with queued counts */
 static unsigned cnt_nsenders;
 static bool cnt_writer_idle;		/* waiting for work: signal it */
 static bool cnt_stopping;
+static bool cnt_writer_gone;		/* nothing added now would be written */
 static atomic_bool cnt_failing;	/* the last write failed; written
 					 * under the lock, read without */
 static char cnt_err[600];		/* its error */
@@ -233,7 +234,7 @@ milt_count_add(const char *identity, int64_t bucket, const store_delta *d)
 
 	if (delta_zero(d))
 		return 0;
-	if ((n = cnt_find(identity, true)) == NULL)
+	if (cnt_writer_gone || (n = cnt_find(identity, true)) == NULL)
 		return -1;
 	for (i = 0; i < CNT_SLOTS && s == NULL; i++)
 		if (n->cn_slot[i].cs_bucket == bucket &&
@@ -442,9 +443,9 @@ writer_thread(void *arg)
 {
 	char err[512];
 	time_t logged = 0, now;
-	unsigned lost_tries = 0;
+	unsigned lost_tries = 0, senders;
 	size_t k;
-	bool was_failing;
+	bool lost;
 
 	(void)arg;
 	pthread_mutex_lock(&cnt_lock);
@@ -463,34 +464,41 @@ writer_thread(void *arg)
 		pthread_mutex_unlock(&cnt_lock);
 
 		if (write_batch(k, err, sizeof(err)) == 0) {
-			pthread_mutex_lock(&cnt_lock);
-			was_failing = atomic_exchange(&cnt_failing, false);
-			if (was_failing)
+			/* logged outside the lock: syslog may block */
+			if (atomic_exchange(&cnt_failing, false))
 				milt_log(LOG_INFO, "counts: the database takes "
 				    "writes again");
 			lost_tries = 0;
+			pthread_mutex_lock(&cnt_lock);
 			continue;
 		}
 		pthread_mutex_lock(&cnt_lock);
 		end_batch(k, false);
 		snprintf(cnt_err, sizeof(cnt_err), "writing counts: %s", err);
 		atomic_store(&cnt_failing, true);
+		senders = cnt_nsenders;
+		lost = cnt_stopping && ++lost_tries >= CNT_STOP_TRIES;
+		if (lost)
+			cnt_writer_gone = true;
+		pthread_mutex_unlock(&cnt_lock);
 		now = time(NULL);
-		if (now - logged >= 60 || cnt_stopping) {
+		if (now - logged >= 60 || lost_tries > 0) {
 			milt_log(LOG_ERR, "counts: cannot write the counts of "
 			    "%u sender(s): %s; until they are written, "
 			    "on_store_error applies to every message; "
-			    "retrying", cnt_nsenders, err);
+			    "retrying", senders, err);
 			logged = now;
 		}
-		if (cnt_stopping && ++lost_tries >= CNT_STOP_TRIES) {
+		if (lost) {
 			milt_log(LOG_ERR, "counts: stopping with the counts "
 			    "of %u sender(s) not written, and lost: %s",
-			    cnt_nsenders, err);
-			break;
+			    senders, err);
+			return NULL;
 		}
+		pthread_mutex_lock(&cnt_lock);
 		wait_ms(CNT_RETRY_MS);
 	}
+	cnt_writer_gone = true;
 	pthread_mutex_unlock(&cnt_lock);
 	return NULL;
 }

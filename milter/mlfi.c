@@ -239,14 +239,19 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 		milt_pool_put(s, false);
 		return milt_store_failed(ctx, c, "looking up a restriction", err);
 	}
-	/* One that ran out becomes history the moment the sender is back
-	 * (housekeeping would, within a minute). */
+	/* One that ran out becomes history the moment the sender is back.
+	 * Best effort: nothing is in force, so a failure (another process
+	 * holding the write lock) costs the message nothing; the
+	 * housekeeping, or a new restriction, moves it later. */
 	if (ran_out && (store_begin(s, true, err, sizeof(err)) != 0 ||
 	    store_expire(s, m->mctx_identity, now, 0, NULL, err,
 	    sizeof(err)) != 0 || store_commit(s, err, sizeof(err)) != 0)) {
 		store_rollback(s);
 		milt_pool_put(s, false);
-		return milt_store_failed(ctx, c, "expiring a restriction", err);
+		milt_log(LOG_WARNING, "%s: identity=%s: cannot move the "
+		    "restriction that ran out to the history now: %s; the "
+		    "housekeeping will", milt_qid(m), m->mctx_idlog, err);
+		return SMFIS_CONTINUE;
 	}
 	milt_pool_put(s, true);
 	if (!found)
@@ -338,19 +343,25 @@ eom_restrict(SMFICTX *ctx, milt_conn *c, const pol_crossing *cr,
     const pol_counts *cur, int64_t now)
 {
 	milt_msg *m = &c->cctx_msg;
-	char err[MILT_ERR_SIZE], exp[32];
-	store_restriction r;
+	char err[MILT_ERR_SIZE], exp[32], why[STORE_REASON_SIZE];
+	store_restriction r, old;
 	store_errkind_t kind;
 	store_t *s;
+	bool found = false;
 	int rc = -1;
 
 	milt_fill_facts(&r, c, cr, now);
+	/* Checked again under the write lock: another process (an admin's
+	 * block or unblock, another sendguard) may have written one since
+	 * this message's read, and it is not ours to replace. */
 	if ((s = milt_pool_get(err, sizeof(err), &kind)) != NULL) {
 		rc = store_begin(s, true, err, sizeof(err)) != 0 ||
 		    store_expire(s, m->mctx_identity, now, 0, NULL, err,
 		    sizeof(err)) != 0 ||
-		    store_restriction_put(s, &r, STORE_EV_RESTRICTED, err,
-		    sizeof(err)) != 0 ||
+		    store_restriction_get(s, m->mctx_identity, now, &old,
+		    &found, err, sizeof(err)) != 0 ||
+		    (!found && store_restriction_put(s, &r, STORE_EV_RESTRICTED,
+		    err, sizeof(err)) != 0) ||
 		    store_commit(s, err, sizeof(err)) != 0 ? -1 : 0;
 		if (rc != 0)
 			store_rollback(s);
@@ -359,6 +370,15 @@ eom_restrict(SMFICTX *ctx, milt_conn *c, const pol_crossing *cr,
 	milt_count_unmark(m->mctx_identity);
 	if (rc != 0)
 		return milt_store_failed(ctx, c, "recording a restriction", err);
+	if (found) {
+		milt_log(LOG_INFO, "%s: identity=%s client=%s: refused at end of "
+		    "message: restricted meanwhile (%s) %s%s", milt_qid(m),
+		    m->mctx_idlog, c->cctx_client,
+		    milt_printable(old.sr_reason, why, sizeof(why)),
+		    old.sr_has_expiry ? "until " : "",
+		    milt_format_expiry(&old, exp, sizeof(exp)));
+		return milt_reply_refused(ctx, c->cctx_conf);
+	}
 	milt_queue_alert(c, &r, MILT_ALERT_RESTRICTED);
 	milt_log_counts(LOG_INFO, c, cur, "refused, counts unchanged");
 	milt_log(LOG_WARNING, "%s: identity=%s client=%s: restricted: %s; "
@@ -491,8 +511,8 @@ mlfi_eom(SMFICTX *ctx)
 		milt_count_unlock();
 		milt_count_read_end();
 		if (rc != 0)
-			return milt_store_failed(ctx, c, what, "too many senders "
-			    "with counts not yet written");
+			return milt_store_failed(ctx, c, what, "no room in "
+			    "memory to mark the sender");
 		return eom_restrict(ctx, c, &cr, &cur, now);
 	}
 
@@ -507,8 +527,8 @@ mlfi_eom(SMFICTX *ctx)
 	milt_count_unlock();
 	milt_count_read_end();
 	if (rc != 0)
-		return milt_store_failed(ctx, c, what, "too many senders with "
-		    "counts not yet written");
+		return milt_store_failed(ctx, c, what, "the counts cannot wait "
+		    "in memory (too many waiting to be written, or stopping)");
 	after.pc_int_hour = pol_sat_add(cur.pc_int_hour, delta.sd_int);
 	after.pc_ext_hour = pol_sat_add(cur.pc_ext_hour, delta.sd_ext);
 	after.pc_day = pol_sat_add(cur.pc_day,

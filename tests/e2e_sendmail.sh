@@ -290,6 +290,8 @@ expect_reply "AUTH PLAIN as d=1+x@example.com: 250 after DATA" \
     "$T/7" "$END_OF_DATA" '^250 '
 tap_grep_re "counted as d=1@example.com, the login decoded and its subaddress cut" \
     "$SG_LOG" "identity=d=1@example\\.com client=127\\.0\\.0\\.2 auth=yes rcpts=0 internal, 1 external"
+tap_eq_soon "its count is written for d=1@example.com" 1 \
+    sqlite3 "$SG_DB" "SELECT SUM(external) FROM counters WHERE identity='d=1@example.com'"
 tap_eq "no counter row for d@example.com (the xtext '+' is not a delimiter)" \
     "$(sqlite3 "$SG_DB" "SELECT COUNT(*) FROM counters WHERE identity='d@example.com'")" 0
 

@@ -195,6 +195,10 @@ expect_spam() {
 		sleep 0.1
 		_i=$((_i + 1))
 	done
+	if [ "$(rcpt_count "$2")" -lt "$3" ]; then
+		tap_fail "$1" "the message's counts were not written within 5 s"
+		return
+	fi
 	tap_eq "$1" "$(spam_count "$2")" "$4"
 }
 

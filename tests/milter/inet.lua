@@ -20,7 +20,7 @@ check(mt.data(conn), "data")
 is(mt.getreply(conn), SMFIR_CONTINUE, "DATA is answered: continue")
 check(mt.eom(conn), "eom")
 is(mt.getreply(conn), SMFIR_CONTINUE, "and the message is accepted")
-ok(sql("SELECT SUM(external) FROM counters WHERE identity='tcp@example.com'") == "1",
+ok(sql_soon("SELECT SUM(external) FROM counters WHERE identity='tcp@example.com'", "1") == "1",
     "and counted")
 mt.disconnect(conn)
 

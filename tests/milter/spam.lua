@@ -31,8 +31,10 @@ end
 -- spam_after(id, ext): the spam count once the database holds ext external
 -- recipients for id, i.e. once the last message's counts are written
 local function spam_after(id, ext)
-	sql_soon("SELECT SUM(external) FROM counters WHERE identity='" .. id .. "'",
-	    tostring(ext))
+	if sql_soon("SELECT SUM(external) FROM counters WHERE identity='" .. id .. "'",
+	    tostring(ext)) ~= tostring(ext) then
+		return "(the message's counts were not written within 5 s)"
+	end
 	return spam_of(id)
 end
 
