@@ -74,7 +74,8 @@ UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
 	     $(B)/tests/store_records_test $(B)/tests/store_writer_test \
 	     $(B)/tests/conf_test $(B)/tests/conf_daemon_test \
 	     $(B)/tests/store_admin_test $(B)/tests/ctl_time_test \
-	     $(B)/tests/alert_json_test $(B)/tests/spam_test
+	     $(B)/tests/alert_json_test $(B)/tests/spam_test \
+	     $(B)/tests/count_test
 # Programs the shell tests use (not tests themselves).
 TEST_TOOLS = $(B)/tests/ctl_fixture $(B)/tests/chain_milter
 
@@ -116,6 +117,9 @@ $(B)/tests/store_admin_test: $(call obj,tests/store_admin_test.c $(STORE_SRC))
 $(B)/tests/ctl_time_test: $(call obj,tests/ctl_time_test.c admin/ctl_time.c \
 	    admin/ctl_json.c $(UTIL_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^
+$(B)/tests/count_test: $(call obj,tests/count_test.c milter/milt_count.c \
+	    milter/milt_pool.c milter/milt_log.c $(STORE_SRC) $(POLICY_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE) -lpthread
 $(B)/tests/ctl_fixture: $(call obj,tests/ctl_fixture.c $(STORE_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
 $(B)/tests/alert_json_test: $(call obj,tests/alert_json_test.c \
