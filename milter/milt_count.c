@@ -21,8 +21,9 @@
  * message of that sender is refused whichever it sees, mark or row.
  *
  * What a crash loses: counts not written yet, at most one transaction's
- * worth (under load a few milliseconds of traffic; idle, none: the writer
- * starts as soon as a count arrives).  A stop writes everything first.
+ * worth: the counts of the last few milliseconds (a lone count waits
+ * CNT_GATHER_MS for company, a busy writer's next batch waits for its
+ * transaction).  A stop writes everything first.
  * While the database refuses the writes, milt_count_failing() says so and
  * end-of-message treats it as a database error (on_store_error), so the
  * memory held stays bounded by the messages in flight.
