@@ -89,16 +89,6 @@ note() {
 
 # --- daemons ------------------------------------------------------------
 
-# wait_for TEST... - wait (at most 10 s) until the command succeeds
-wait_for() {
-	_i=0
-	while [ "$_i" -lt 100 ]; do
-		"$@" && return 0
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	return 1
-}
 
 # free_port - a TCP port nothing listens on
 free_port() {

@@ -161,8 +161,8 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	milt_msg *m;
 	const pol_set *ps;
 	const char *login, *raw;
-	char err[MILT_ERR_SIZE], logtxt[MILT_LOGTXT_SIZE], exp[32];
-	char full[POL_ADDR_SIZE], why[STORE_REASON_SIZE], plain[POL_ADDR_SIZE];
+	char err[MILT_ERR_SIZE], logtxt[MILT_LOGTXT_SIZE];
+	char full[POL_ADDR_SIZE], plain[POL_ADDR_SIZE];
 	store_restriction r;
 	store_errkind_t kind;
 	pol_addr_status st;
@@ -257,12 +257,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (!found)
 		return SMFIS_CONTINUE;
 
-	milt_log(LOG_INFO, "%s: identity=%s client=%s: refused at MAIL FROM: "
-	    "restricted (%s) %s%s", milt_qid(m), m->mctx_idlog,
-	    c->cctx_client, milt_printable(r.sr_reason, why, sizeof(why)),
-	    r.sr_has_expiry ? "until " : "",
-	    milt_format_expiry(&r, exp, sizeof(exp)));
-	return milt_reply_refused(ctx, c->cctx_conf);
+	return milt_refuse_restricted(ctx, c, "MAIL FROM", &r);
 }
 
 /* mlfi_envrcpt - classify and count one recipient (refusals wait for eom) */
@@ -343,7 +338,7 @@ eom_restrict(SMFICTX *ctx, milt_conn *c, const pol_crossing *cr,
     const pol_counts *cur, int64_t now)
 {
 	milt_msg *m = &c->cctx_msg;
-	char err[MILT_ERR_SIZE], exp[32], why[STORE_REASON_SIZE];
+	char err[MILT_ERR_SIZE], exp[32];
 	store_restriction r, old;
 	store_errkind_t kind;
 	store_t *s;
@@ -370,15 +365,8 @@ eom_restrict(SMFICTX *ctx, milt_conn *c, const pol_crossing *cr,
 	milt_count_unmark(m->mctx_identity);
 	if (rc != 0)
 		return milt_store_failed(ctx, c, "recording a restriction", err);
-	if (found) {
-		milt_log(LOG_INFO, "%s: identity=%s client=%s: refused at end of "
-		    "message: restricted meanwhile (%s) %s%s", milt_qid(m),
-		    m->mctx_idlog, c->cctx_client,
-		    milt_printable(old.sr_reason, why, sizeof(why)),
-		    old.sr_has_expiry ? "until " : "",
-		    milt_format_expiry(&old, exp, sizeof(exp)));
-		return milt_reply_refused(ctx, c->cctx_conf);
-	}
+	if (found)
+		return milt_refuse_restricted(ctx, c, "end of message", &old);
 	milt_queue_alert(c, &r, MILT_ALERT_RESTRICTED);
 	milt_log_counts(LOG_INFO, c, cur, "refused, counts unchanged");
 	milt_log(LOG_WARNING, "%s: identity=%s client=%s: restricted: %s; "
@@ -417,7 +405,7 @@ mlfi_eom(SMFICTX *ctx)
 {
 	milt_conn *c = conn_of(ctx);
 	milt_msg *m;
-	char err[MILT_ERR_SIZE], exp[32], why[STORE_REASON_SIZE];
+	char err[MILT_ERR_SIZE];
 	const char *what = "opening the database";
 	store_restriction r;
 	store_counts sc;
@@ -487,16 +475,8 @@ mlfi_eom(SMFICTX *ctx)
 	if (found || marked) {
 		milt_count_unlock();
 		milt_count_read_end();
-		if (!found)
-			snprintf(r.sr_reason, sizeof(r.sr_reason), "a parallel "
-			    "message of this sender crossed a limit");
-		milt_log(LOG_INFO, "%s: identity=%s client=%s: refused at end of "
-		    "message: restricted (%s)%s%s", milt_qid(m),
-		    m->mctx_idlog, c->cctx_client,
-		    milt_printable(r.sr_reason, why, sizeof(why)),
-		    found && r.sr_has_expiry ? " until " : found ? " " : "",
-		    found ? milt_format_expiry(&r, exp, sizeof(exp)) : "");
-		return milt_reply_refused(ctx, c->cctx_conf);
+		return milt_refuse_restricted(ctx, c, "end of message",
+		    found ? &r : NULL);
 	}
 	cur.pc_int_hour = pol_sat_add(sc.sc_int_hour, pc.sc_int_hour);
 	cur.pc_ext_hour = pol_sat_add(sc.sc_ext_hour, pc.sc_ext_hour);

@@ -64,6 +64,11 @@ const char     *milt_qid(const milt_msg *m);
 /* milt_reply_refused - set the configured refusal (reply.*) and return
  * the verdict of its class: a 4xx reply tempfails */
 sfsistat	milt_reply_refused(SMFICTX *ctx, const milt_conf *mc);
+/* milt_refuse_restricted - log that the message is refused at where
+ * because its sender is restricted (r; NULL: a parallel message of the
+ * sender is recording its restriction), and answer with the refusal */
+sfsistat	milt_refuse_restricted(SMFICTX *ctx, const milt_conn *c,
+    const char *where, const store_restriction *r);
 /* milt_tempfail - 451 with the enhanced code xcode and text */
 sfsistat	milt_tempfail(SMFICTX *ctx, const char *xcode, const char *text);
 /* milt_store_failed - log a store failure while doing what; the answer

@@ -9,6 +9,8 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 . tests/lib/tap.sh
+# shellcheck source=lib/net.sh
+. tests/lib/net.sh
 . tests/lib/dblock.sh
 
 SG=$PWD/sendguard
@@ -40,16 +42,6 @@ if ! getent group postfix >/dev/null || ! id nobody >/dev/null 2>&1; then
 fi
 PF_GID=$(getent group postfix | cut -d: -f3)
 
-# wait_for CMD... - up to 10 s for CMD to succeed
-wait_for() {
-	_i=0
-	while [ "$_i" -lt 100 ]; do
-		"$@" && return 0
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	return 1
-}
 
 # alive PID - running, and not a zombie
 alive() {

@@ -190,16 +190,16 @@ rcpt_count() {
 # (RCPTS recipients counted in all; sendguard writes counts a moment
 # after its reply), USER's spam count is SPAM
 expect_spam() {
-	_i=0
-	while [ "$(rcpt_count "$2")" -lt "$3" ] && [ "$_i" -lt 50 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	if [ "$(rcpt_count "$2")" -lt "$3" ]; then
-		tap_fail "$1" "the message's counts were not written within 5 s"
+	if ! wait_for rcpts_reach "$2" "$3"; then
+		tap_fail "$1" "the message's counts were not written within 10 s"
 		return
 	fi
 	tap_eq "$1" "$(spam_count "$2")" "$4"
+}
+
+# rcpts_reach USER N - are N recipients counted for USER@example.com?
+rcpts_reach() {
+	[ "$(rcpt_count "$1")" -ge "$2" ]
 }
 
 # sg_conf ON_MESSAGE - sendguard's configuration

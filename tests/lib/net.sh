@@ -3,6 +3,7 @@
 # sendguard.sh).
 #
 #   net_sleep_tick          sleep 0.1 s
+#   wait_for CMD...         run CMD until it succeeds, at most 10 s
 #   proc_alive PID          is PID running (a zombie is not)?
 #   net_port_listening P    is something listening on TCP port P?
 #   net_pick_port           print a free TCP port in 20000..59999
@@ -13,6 +14,18 @@
 # net_sleep_tick - sleep 0.1 s (sleep(1) with fractions is GNU and busybox)
 net_sleep_tick() {
 	sleep 0.1 2>/dev/null || sleep 1
+}
+
+# wait_for CMD... - run CMD every 0.1 s until it succeeds, at most 100
+# times (about 10 s); 1 if it never did
+wait_for() {
+	_wf_i=0
+	while [ "$_wf_i" -lt 100 ]; do
+		"$@" && return 0
+		net_sleep_tick
+		_wf_i=$((_wf_i + 1))
+	done
+	return 1
 }
 
 # proc_alive PID - is PID running (a zombie is not)?
