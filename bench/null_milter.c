@@ -7,8 +7,10 @@
  *
  *   null_milter -p SOCKET [-P EXTRA_PFLAGS]
  *
- * Like sendguard, it skips the DATA stage (SMFIP_NODATA) on a unix socket
- * only, and names the same macros (smfi_setsymlist).  -P ORs extra
+ * Like sendguard (with its default refuse_restricted_at =
+ * "end_of_message"), it answers neither connect, MAIL FROM nor RCPT, skips
+ * the DATA stage (SMFIP_NODATA) on a unix socket only, and names the same
+ * macros (smfi_setsymlist).  -P ORs extra
  * protocol flags (hex, e.g. 0x10000 for SMFIP_NR_DATA) into what it asks
  * for: for experiments such as the TCP stall in BENCHMARKS.md.
  * Runs in the foreground until SIGTERM/SIGINT (libmilter handles them).
@@ -23,7 +25,8 @@
 
 /* Keep in step with milter/mlfi.c: mlfi_negotiate (and set_macro_lists). */
 #define NULL_WANT	(SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | \
-	SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_RCPT)
+	SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_MAIL | \
+	SMFIP_NR_RCPT)
 
 static unsigned long null_extra;	/* -P */
 static bool null_unix;			/* listening on a unix socket */

@@ -439,6 +439,7 @@ int conf_socket_mode(const conf_t *c) { return c->c_socket_mode; }
 const char *conf_database(const conf_t *c) { return c->c_database; }
 int conf_busy_timeout_ms(const conf_t *c) { return c->c_busy_timeout_ms; }
 conf_store_error conf_on_store_error(const conf_t *c) { return c->c_store_error; }
+conf_refuse_at conf_refuse_restricted_at(const conf_t *c) { return c->c_refuse_at; }
 int conf_log_facility(const conf_t *c) { return c->c_log_facility; }
 const char *conf_log_facility_name(const conf_t *c) { return c->c_log_facility_name; }
 const conf_reply *conf_reply_get(const conf_t *c) { return &c->c_reply; }

@@ -32,6 +32,13 @@ typedef enum {
 	CONF_STORE_ERROR_ACCEPT		/* let the message through */
 } conf_store_error;
 
+/* Where a restricted sender's message is refused (refuse_restricted_at). */
+typedef enum {
+	CONF_REFUSE_AT_EOM = 0,		/* end of message: the MTA does not
+					 * wait for us at MAIL FROM */
+	CONF_REFUSE_AT_MAIL		/* MAIL FROM, before the data */
+} conf_refuse_at;
+
 /* The reply given to a restricted sender. */
 typedef struct conf_reply {
 	char		cr_code[4];	/* "550" */
@@ -84,6 +91,7 @@ int		conf_socket_mode(const conf_t *c);	/* unix socket permissions */
 const char     *conf_database(const conf_t *c);	/* SQLite file path */
 int		conf_busy_timeout_ms(const conf_t *c);
 conf_store_error conf_on_store_error(const conf_t *c);
+conf_refuse_at	conf_refuse_restricted_at(const conf_t *c);
 int		conf_log_facility(const conf_t *c);	/* LOG_MAIL, ... */
 const char     *conf_log_facility_name(const conf_t *c);
 const conf_reply *conf_reply_get(const conf_t *c);

@@ -29,6 +29,7 @@ struct conf {
 	char	       *c_database;
 	int		c_busy_timeout_ms;
 	conf_store_error c_store_error;
+	conf_refuse_at	c_refuse_at;	/* refuse_restricted_at */
 	int		c_unblock_max;	/* unblock.max_per_30_days */
 	int		c_log_facility;
 	const char     *c_log_facility_name;	/* static, from conf_facilities */

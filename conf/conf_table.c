@@ -34,6 +34,12 @@ static const conf_enum conf_store_errors[] = {
 	{ NULL, 0 }
 };
 
+static const conf_enum conf_refuse_ats[] = {
+	{ "end_of_message", CONF_REFUSE_AT_EOM },
+	{ "mail_from", CONF_REFUSE_AT_MAIL },
+	{ NULL, 0 }
+};
+
 static const conf_enum conf_facilities[] = {
 	{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
 	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
@@ -74,6 +80,8 @@ static int conf_store_xcode(conf_ld *, const conf_opt *, const char *,
 static int conf_store_text(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
 static int conf_store_on_error(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
+static int conf_store_refuse_at(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
 static int conf_store_facility(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
@@ -148,6 +156,10 @@ const conf_opt conf_opts[] = {
 	  conf_store_text, 0, 0 },
 	{ "on_store_error", CK_ENUM, "\"tempfail\"", 0, 0, conf_store_errors,
 	  RELOAD, false, NULL, conf_store_on_error, 0, 0 },
+	/* a reload reaches new SMTP sessions: the MTA agrees on whether it
+	 * waits at MAIL FROM once per milter connection */
+	{ "refuse_restricted_at", CK_ENUM, "\"end_of_message\"", 0, 0,
+	  conf_refuse_ats, RELOAD, false, NULL, conf_store_refuse_at, 0, 0 },
 	{ "log_facility", CK_ENUM, "\"mail\"", 0, 0, conf_facilities, RELOAD,
 	  false, NULL, conf_store_facility, 0, 0 },
 	/* sendguardctl's cap on unblocks, as Exchange Online caps them */
@@ -656,6 +668,15 @@ conf_store_on_error(conf_ld *ld, const conf_opt *o, const char *key,
 {
 	(void)o, (void)key, (void)s;
 	ld->ld_conf->c_store_error = (conf_store_error)v->cv_int;
+	return 0;
+}
+
+static int
+conf_store_refuse_at(conf_ld *ld, const conf_opt *o, const char *key,
+    const config_setting_t *s, const conf_val *v)
+{
+	(void)o, (void)key, (void)s;
+	ld->ld_conf->c_refuse_at = (conf_refuse_at)v->cv_int;
 	return 0;
 }
 

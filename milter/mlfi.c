@@ -110,6 +110,58 @@ no_reply(const milt_conn *c, unsigned long nr_flag)
 	    SMFIS_CONTINUE;
 }
 
+/* mail_tempfail - a 451 decided at MAIL FROM: given there, or at end of
+ * message where the MTA does not wait for our answer at MAIL FROM
+ * (xcode and text: static strings) */
+static sfsistat
+mail_tempfail(SMFICTX *ctx, milt_conn *c, const char *xcode,
+    const char *text)
+{
+	if (!c->cctx_nr_mail)
+		return milt_tempfail(ctx, xcode, text);
+	c->cctx_msg.mctx_late_xcode = xcode;
+	c->cctx_msg.mctx_late_text = text;
+	return SMFIS_NOREPLY;
+}
+
+/* mail_pass - a message not ours to count (inbound, exempt): accepted at
+ * MAIL FROM, or let through at end of message (no reply at MAIL FROM) */
+static sfsistat
+mail_pass(const milt_conn *c)
+{
+	return c->cctx_nr_mail ? SMFIS_NOREPLY : SMFIS_ACCEPT;
+}
+
+/* move_ran_out - a restriction of the sender's that ran out becomes
+ * history the moment the sender is back.  Best effort: nothing is in
+ * force, so a failure (another process holding the write lock) costs the
+ * message nothing; the housekeeping, or a new restriction, moves it
+ * later.  Never under the counts' barrier: it waits for the write lock. */
+static void
+move_ran_out(milt_conn *c, int64_t now)
+{
+	milt_msg *m = &c->cctx_msg;
+	char err[MILT_ERR_SIZE];
+	store_errkind_t kind;
+	store_t *s;
+
+	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
+		goto failed;
+	if (store_begin(s, true, err, sizeof(err)) != 0 ||
+	    store_expire(s, m->mctx_identity, now, 0, NULL, err,
+	    sizeof(err)) != 0 || store_commit(s, err, sizeof(err)) != 0) {
+		store_rollback(s);
+		milt_pool_put(s, false);
+		goto failed;
+	}
+	milt_pool_put(s, true);
+	return;
+failed:
+	milt_log(LOG_WARNING, "%s: identity=%s: cannot move the restriction "
+	    "that ran out to the history now: %s; the housekeeping will",
+	    milt_qid(m), m->mctx_idlog, err);
+}
+
 /* mlfi_connect - pin the configuration and note the client's address (the
  * context exists already if mlfi_negotiate could allocate it) */
 static sfsistat
@@ -192,7 +244,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 		raw = argv != NULL ? argv[0] : NULL;
 	} else {
 		/* Inbound: never counted, never refused by sendguard. */
-		return SMFIS_ACCEPT;
+		return mail_pass(c);
 	}
 
 	/* The whole address first: the default exemptions look at it before
@@ -204,15 +256,16 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 		    m->mctx_auth ? "login" : "sender", pol_addr_status_str(st),
 		    milt_printable(raw, logtxt, sizeof(logtxt)));
 		return m->mctx_auth ?
-		    milt_tempfail(ctx, "4.7.0", "Cannot handle this login name") :
-		    milt_tempfail(ctx, "4.1.7", "Bad sender address syntax");
+		    mail_tempfail(ctx, c, "4.7.0", "Cannot handle this login name") :
+		    mail_tempfail(ctx, c, "4.1.7", "Bad sender address syntax");
 	}
 	/* A login of "<>" is nonsense; an empty one was handled above. */
 	if (st == POL_ADDR_NULL && m->mctx_auth) {
 		milt_log(LOG_WARNING, "%s: client=%s: login \"%s\" is not an "
 		    "identity; tempfailing", milt_qid(m), c->cctx_client,
 		    milt_printable(raw, logtxt, sizeof(logtxt)));
-		return milt_tempfail(ctx, "4.7.0", "Cannot handle this login name");
+		return mail_tempfail(ctx, c, "4.7.0",
+		    "Cannot handle this login name");
 	}
 	(void)pol_normalize(raw, ps->ps_delimiters, m->mctx_identity,
 	    sizeof(m->mctx_identity));
@@ -222,13 +275,20 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	    !m->mctx_auth && pol_default_exempt(full), &m->mctx_policy);
 	if (m->mctx_policy.pe_exempt) {
 		milt_log_exempt(c);
-		return SMFIS_ACCEPT;
+		return mail_pass(c);
 	}
 	m->mctx_outbound = true;
 	if (conf_spam_enabled(c->cctx_conf->mc_conf)) {
 		m->mctx_spam_on = true;
 		milt_spam_start(&m->mctx_spam, c->cctx_conf->mc_conf);
 	}
+
+	/* refuse_restricted_at = end_of_message: end of message reads the
+	 * restriction with the counts, in one read; nothing to look at here
+	 * (and, where the MTA agreed, nothing to answer). */
+	if (conf_refuse_restricted_at(c->cctx_conf->mc_conf) ==
+	    CONF_REFUSE_AT_EOM)
+		return no_reply(c, SMFIP_NR_MAIL);
 
 	/* Read in autocommit: a restriction cleared a moment ago is gone. */
 	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
@@ -239,21 +299,9 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 		milt_pool_put(s, false);
 		return milt_store_failed(ctx, c, "looking up a restriction", err);
 	}
-	/* One that ran out becomes history the moment the sender is back.
-	 * Best effort: nothing is in force, so a failure (another process
-	 * holding the write lock) costs the message nothing; the
-	 * housekeeping, or a new restriction, moves it later. */
-	if (ran_out && (store_begin(s, true, err, sizeof(err)) != 0 ||
-	    store_expire(s, m->mctx_identity, now, 0, NULL, err,
-	    sizeof(err)) != 0 || store_commit(s, err, sizeof(err)) != 0)) {
-		store_rollback(s);
-		milt_pool_put(s, false);
-		milt_log(LOG_WARNING, "%s: identity=%s: cannot move the "
-		    "restriction that ran out to the history now: %s; the "
-		    "housekeeping will", milt_qid(m), m->mctx_idlog, err);
-		return SMFIS_CONTINUE;
-	}
 	milt_pool_put(s, true);
+	if (ran_out)
+		move_ran_out(c, now);
 	if (!found)
 		return SMFIS_CONTINUE;
 
@@ -417,12 +465,17 @@ mlfi_eom(SMFICTX *ctx)
 	store_t *s;
 	store_counts pc;
 	int64_t now, hour_from, day_from;
-	bool found = false, marked, spam = false, refuse_spam;
+	bool found = false, ran_out = false, marked, spam = false, refuse_spam;
 	int rc;
 
-	if (c == NULL || !c->cctx_msg.mctx_outbound)
+	if (c == NULL)
 		return SMFIS_CONTINUE;
 	m = &c->cctx_msg;
+	/* Decided at MAIL FROM, where the MTA did not wait for an answer. */
+	if (m->mctx_late_xcode != NULL)
+		return milt_tempfail(ctx, m->mctx_late_xcode, m->mctx_late_text);
+	if (!m->mctx_outbound)
+		return SMFIS_CONTINUE;
 	capture_queue_id(ctx, m);
 
 	if (m->mctx_n_bad > 0) {
@@ -456,8 +509,8 @@ mlfi_eom(SMFICTX *ctx)
 	what = "counting recipients";
 	milt_count_read_begin();
 	if (store_begin(s, false, err, sizeof(err)) != 0 ||
-	    store_restriction_get(s, m->mctx_identity, now, &r, &found, err,
-	    sizeof(err)) != 0 ||
+	    store_restriction_lookup(s, m->mctx_identity, now, &r, &found,
+	    &ran_out, err, sizeof(err)) != 0 ||
 	    store_counts_get(s, m->mctx_identity, hour_from, day_from, &sc,
 	    err, sizeof(err)) != 0 ||
 	    store_commit(s, err, sizeof(err)) != 0) {
@@ -527,6 +580,8 @@ mlfi_eom(SMFICTX *ctx)
 		milt_log(LOG_WARNING, "%s: identity=%s client=%s: limit crossed: "
 		    "%s; action alert, message accepted", milt_qid(m),
 		    m->mctx_idlog, c->cctx_client, r.sr_reason);
+	if (ran_out)
+		move_ran_out(c, now);
 	return spam ? milt_spam_answer(ctx, c) : SMFIS_CONTINUE;
 }
 
@@ -560,10 +615,15 @@ mlfi_envfrom_open(SMFICTX *ctx, char **argv)
 		milt_inflight_end(&c->cctx_inflight);
 		milt_log(LOG_INFO, "client=%s: new message tempfailed (451 "
 		    "4.3.2): sendguard is stopping", c->cctx_client);
-		return milt_tempfail(ctx, "4.3.2", "Service shutting down, try "
-		    "again later");
+		msg_reset(&c->cctx_msg);
+		return mail_tempfail(ctx, c, "4.3.2", "Service shutting down, "
+		    "try again later");
 	}
-	if ((r = mlfi_envfrom(ctx, argv)) != SMFIS_CONTINUE)
+	/* Nothing left to count: refused, accepted, or a 451 kept for the
+	 * end of the message. */
+	r = mlfi_envfrom(ctx, argv);
+	if ((r != SMFIS_CONTINUE && r != SMFIS_NOREPLY) ||
+	    !c->cctx_msg.mctx_outbound || c->cctx_msg.mctx_late_xcode != NULL)
 		milt_inflight_end(&c->cctx_inflight);
 	return r;
 }
@@ -697,6 +757,8 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	}
 	if (milt_unix_socket)
 		want |= SMFIP_NODATA;
+	if (conf_refuse_restricted_at(conf) == CONF_REFUSE_AT_EOM)
+		want |= SMFIP_NR_MAIL;
 	if ((f0 & SMFIF_SETSYMLIST) != 0) {
 		if (set_macro_lists(ctx) != 0) {
 			milt_log(LOG_ERR, "cannot set the macro lists; tempfailing");
@@ -710,6 +772,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	c->cctx_pflags = *pf1;
 	c->cctx_nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
 	c->cctx_nr_body = (*pf1 & SMFIP_NR_BODY) != 0;
+	c->cctx_nr_mail = (*pf1 & SMFIP_NR_MAIL) != 0;
 	return SMFIS_CONTINUE;
 }
 

@@ -37,6 +37,9 @@ typedef struct milt_msg {
 	char		mctx_bad_rcpt[MILT_LOGTXT_SIZE]; /* the first, cleaned */
 	char		mctx_queue_id[MILT_QUEUEID_SIZE];
 	bool		mctx_spam_on;	/* spam checking for this message */
+	const char     *mctx_late_xcode; /* a 451 decided at MAIL FROM and */
+	const char     *mctx_late_text;	/* given at end of message (no reply
+					 * at MAIL FROM): static strings */
 	milt_spam_msg	mctx_spam;	/* owns memory: see msg_reset */
 } milt_msg;
 
@@ -50,6 +53,8 @@ typedef struct milt_conn {
 	bool		cctx_inflight;	/* a counted message is open */
 	bool		cctx_nr_hdr;	/* negotiated: no reply to a header */
 	bool		cctx_nr_body;	/* negotiated: no reply to a chunk */
+	bool		cctx_nr_mail;	/* negotiated: no reply at MAIL FROM
+					 * (refuse_restricted_at) */
 	milt_msg	cctx_msg;
 } milt_conn;
 

@@ -40,6 +40,7 @@ same_conf(const conf_t *a, const conf_t *b)
 	    conf_unblock_max_per_30_days(a) !=
 	    conf_unblock_max_per_30_days(b) ||
 	    conf_on_store_error(a) != conf_on_store_error(b) ||
+	    conf_refuse_restricted_at(a) != conf_refuse_restricted_at(b) ||
 	    conf_log_facility(a) != conf_log_facility(b) ||
 	    strcmp(conf_log_facility_name(a), conf_log_facility_name(b)) != 0)
 		return false;
@@ -139,6 +140,8 @@ test_defaults_are_the_documented_values(void)
 	}
 	T_INTEQ(conf_on_store_error(c), CONF_STORE_ERROR_TEMPFAIL,
 	    "defaults: on_store_error");
+	T_INTEQ(conf_refuse_restricted_at(c), CONF_REFUSE_AT_EOM,
+	    "defaults: refuse_restricted_at = end_of_message");
 	T_INTEQ(conf_log_facility(c), LOG_MAIL, "defaults: log_facility");
 	T_STREQ(conf_log_facility_name(c), "mail",
 	    "defaults: log_facility name");
@@ -232,6 +235,8 @@ test_full_fixture_sets_every_key(void)
 	    "good: '%%' is stored as written");
 	T_INTEQ(conf_on_store_error(c), CONF_STORE_ERROR_ACCEPT,
 	    "good: on_store_error");
+	T_INTEQ(conf_refuse_restricted_at(c), CONF_REFUSE_AT_MAIL,
+	    "good: refuse_restricted_at = mail_from");
 	T_INTEQ(conf_log_facility(c), LOG_LOCAL3, "good: log_facility");
 	T_STREQ(conf_log_facility_name(c), "local3",
 	    "good: log_facility name");
@@ -558,6 +563,8 @@ static const struct {
 	  "of: block_until_tomorrow, block, alert" },
 	{ "bad_on_store_error",
 	  ":1: on_store_error: \"ignore\" is not one of: tempfail, accept" },
+	{ "bad_refuse_at", ":1: refuse_restricted_at: \"rcpt\" is not one "
+	  "of: end_of_message, mail_from" },
 	{ "bad_log_facility", ":1: log_facility: \"kern\" is not one of: "
 	  "mail, daemon, user, local0, local1, local2, local3, local4, "
 	  "local5, local6, local7" },

@@ -302,9 +302,9 @@ fi
 sleep 0.5
 alive "$SG_PID" && tap_ok "and is still running while the message is open" ||
     tap_fail "and is still running while the message is open"
-tap_eq "a new message meanwhile gets a reply code at MAIL FROM (nothing lost)" \
+tap_eq "a new message meanwhile gets a reply code at its end (nothing lost)" \
     "$(miltertest -s tests/milter/connect.lua -D SOCK="unix:$DIR/run/sg.sock" \
-    -D TAP="$PWD/tests/milter" 2>&1)" "connect continue mail replycode"
+    -D TAP="$PWD/tests/milter" 2>&1)" "connect continue mail continue eom replycode"
 tap_grep "and it is the shutdown's 451 4.3.2 tempfail" "$DIR/sg.log" \
     "client=127.0.0.1: new message tempfailed (451 4.3.2): sendguard is stopping"
 # Opening the fifo's other end releases the held message (bounded).

@@ -113,11 +113,18 @@ row=$(sqlite3 -separator '|' "$SG_DB" \
 tap_eq "restrictions: alice@example.com, external_recipients_per_hour, count 4" \
     "$row" "alice@example.com|external_recipients_per_hour|4"
 
-# --- 4. restricted: refused at MAIL FROM, even to an internal recipient -----
+# --- 4. restricted: refused, even to an internal recipient ------------------
+# refuse_restricted_at = "end_of_message" (the default): after DATA; the
+# MTA does not wait for sendguard at MAIL FROM.  Section 10 reloads to
+# "mail_from".
 
 send_alice "$T/4" carol@example.com
-expect_refusal "restricted alice to 1 internal: both 550 5.1.8 lines at MAIL FROM" \
-    "$T/4" "$MAIL_FROM_ALICE"
+expect_reply "restricted alice to 1 internal: MAIL FROM passes (the default)" \
+    "$T/4" "$MAIL_FROM_ALICE" '^250 '
+expect_refusal "restricted alice to 1 internal: both 550 5.1.8 lines after DATA" \
+    "$T/4" "$END_OF_DATA"
+tap_check "maillog: Postfix logs the milter's refusal at END-OF-MESSAGE" \
+    pf_wait_log 'milter-reject: END-OF-MESSAGE from .*5\.1\.8 Access denied, bad outbound sender; from=<alice@example\.com> to=<carol@example\.com>'
 
 # --- 5. inbound mail is neither counted nor refused -------------------------
 
@@ -171,8 +178,8 @@ else
 	tap_fail "sendguard starts again on the same database"
 fi
 send_alice "$T/7" e@ext.test
-expect_refusal "after restart alice is still refused at MAIL FROM" \
-    "$T/7" "$MAIL_FROM_ALICE"
+expect_refusal "after restart alice is still refused" \
+    "$T/7" "$END_OF_DATA"
 
 # --- 8. deleting the row lifts the restriction at once ----------------------
 
@@ -210,8 +217,19 @@ else
 	tap_diag "$T/10.json"
 fi
 send_alice "$T/10b" carol@example.com
-expect_refusal "restricted alice is refused at MAIL FROM" "$T/10b" \
-    "$MAIL_FROM_ALICE"
+expect_refusal "restricted alice is refused after DATA" "$T/10b" \
+    "$END_OF_DATA"
+
+# refuse_restricted_at = "mail_from", by SIGHUP: before the data, from the
+# next SMTP session on
+printf 'refuse_restricted_at = "mail_from";\n' >>"$SG_CONF"
+tap_check "SIGHUP: sendguard reloads with refuse_restricted_at = mail_from" \
+    sg_reload
+send_alice "$T/10m" carol@example.com
+expect_refusal "mail_from: restricted alice is refused at MAIL FROM" \
+    "$T/10m" "$MAIL_FROM_ALICE"
+tap_check "maillog: Postfix logs the milter's refusal at MAIL FROM" \
+    pf_wait_log 'NOQUEUE: milter-reject: MAIL from .*5\.1\.8 Access denied, bad outbound sender; from=<alice@example\.com> proto='
 
 ctl unblock alice@example.com --reason "e2e: password reset" >"$T/10.unblock" 2>&1
 tap_eq "sendguardctl unblock alice exits 0" "$?" 0

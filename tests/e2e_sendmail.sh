@@ -213,14 +213,15 @@ else
 	    "got: \"$rqid\""
 fi
 
-# --- 3. restricted: refused at MAIL FROM, "<sender>... " in front -----------
+# --- 3. restricted: refused after DATA (refuse_restricted_at's default) ----
 
 send_auth "$T/3" alice@example.com carol@example.com
-expect_lines "restricted alice: the 550 5.1.8 lines at MAIL FROM, Sendmail's prefix on the first" \
-    "$T/3" "$MAIL_FROM_ALICE" "$REFUSAL_MAIL"
-# Sendmail sends "i" with MAIL FROM: the refusal there names the message.
-tap_grep_re "the refusal at MAIL FROM is logged with the queue id Sendmail sent there" \
-    "$SG_LOG" "^sendguard\\[[0-9]+\\]: $QID_ERE: identity=alice@example\\.com client=127\\.0\\.0\\.2: refused at MAIL FROM: restricted"
+expect_reply "restricted alice: MAIL FROM passes (nothing answered there)" \
+    "$T/3" "$MAIL_FROM_ALICE" '^250 '
+expect_lines "restricted alice: the 550 5.1.8 lines after DATA, as sent" \
+    "$T/3" "$END_OF_DATA" "$REFUSAL_EOM"
+tap_grep_re "the refusal is logged with the message's queue id" \
+    "$SG_LOG" "^sendguard\\[[0-9]+\\]: $QID_ERE: identity=alice@example\\.com client=127\\.0\\.0\\.2: refused at end of message: restricted"
 
 # --- 4. inbound mail to the restricted user still arrives -------------------
 
@@ -244,15 +245,15 @@ sm_submit -f alice@example.com bob@ext.test <"$T/5.msg" >"$T/5.out" 2>&1
 rc=$?
 # EX_UNAVAILABLE: the MSP delivers at once (DeliveryMode=i) and failed.
 tap_eq "the MSP's submission for alice ends with EX_UNAVAILABLE (69)" "$rc" 69
-tap_grep_re "sendguard refused the MSP's MAIL FROM (internal client, envelope sender)" \
-    "$SG_LOG" "$QID_ERE: identity=alice@example\\.com client=127\\.0\\.0\\.1: refused at MAIL FROM"
+tap_grep_re "sendguard refused the MSP's message (internal client, envelope sender)" \
+    "$SG_LOG" "$QID_ERE: identity=alice@example\\.com client=127\\.0\\.0\\.1: refused at end of message"
 dsn=
 if sm_wait_mail alice@example.com $((before + 1)); then
 	dsn=$(sm_mail_with alice@example.com "multipart/report")
 fi
 if [ -n "$dsn" ] && grep -q '^To: alice@example\.com' "$dsn" &&
     grep -q '^Status: 5\.1\.8' "$dsn" &&
-    grep -qF "Diagnostic-Code: SMTP; 550-5.1.8 <alice@example.com>... $SG_TEXT1" "$dsn" &&
+    grep -qF "Diagnostic-Code: SMTP; 550-5.1.8 $SG_TEXT1" "$dsn" &&
     grep -qF "<<< 550 5.1.8 $SG_TEXT2" "$dsn" &&
     grep -qF 'Subject: sendguard e2e MSP' "$dsn"; then
 	tap_ok "the MSP's DSN reached alice: Status 5.1.8, both lines of the refusal, her message"
@@ -264,6 +265,18 @@ fi
 tap_eq "nothing was delivered to bob@ext.test" "$(sm_mail_count bob@ext.test)" 0
 tap_grep_re "the DSN itself (null sender) passed sendguard" \
     "$SG_LOG" "identity=<> client=127\\.0\\.0\\.1: exempt"
+
+# --- 5b. refuse_restricted_at = "mail_from": "<sender>... " in front -------
+
+printf 'refuse_restricted_at = "mail_from";\n' >>"$SG_CONF"
+tap_check "SIGHUP: sendguard reloads with refuse_restricted_at = mail_from" \
+    sg_reload
+send_auth "$T/5b" alice@example.com carol@example.com
+expect_lines "mail_from: the 550 5.1.8 lines at MAIL FROM, Sendmail's prefix on the first" \
+    "$T/5b" "$MAIL_FROM_ALICE" "$REFUSAL_MAIL"
+# Sendmail sends "i" with MAIL FROM: the refusal there names the message.
+tap_grep_re "the refusal at MAIL FROM is logged with the queue id Sendmail sent there" \
+    "$SG_LOG" "^sendguard\\[[0-9]+\\]: $QID_ERE: identity=alice@example\\.com client=127\\.0\\.0\\.2: refused at MAIL FROM: restricted"
 
 # --- 6. unblock with sendguardctl -------------------------------------------
 # alice is restricted here (steps 2-5).  sendguardctl clears her (and her

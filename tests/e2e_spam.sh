@@ -8,7 +8,7 @@
 #   1. spamd: GTUBE from an authenticated user counts as spam, a clean
 #      message does not; the 2nd spam message reaches
 #      spam_messages_per_day = 2: refused with 550 5.1.8 and restricted;
-#      the next message is refused at MAIL FROM.
+#      the next message is refused after DATA.
 #   2. Headers: a huge folded X-Spam-Status; a sender's own "X-Spam-Status:
 #      No" decides when nothing strips it, and is gone with Postfix
 #      header_checks IGNORE; a filter milter that inserts its header at the
@@ -299,8 +299,8 @@ tap_eq "the restriction names the spam limit" \
     "spam_messages_per_day|2|spam_messages_per_day 2 reached: 2 spam messages"
 
 send_as "$T/1d" alice "$T/clean.msg"
-expect_refusal "restricted alice, even a clean message: 550 5.1.8 at MAIL FROM" \
-    "$T/1d" '^MAIL FROM:<alice@example\.com>'
+expect_refusal "restricted alice, even a clean message: 550 5.1.8 after DATA" \
+    "$T/1d" "$END_OF_DATA"
 
 # --- 2. headers --------------------------------------------------------------
 

@@ -23,9 +23,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# make_conf ON_STORE_ERROR - write $DIR/sg.conf
+# make_conf ON_STORE_ERROR [REFUSE_AT] - write $DIR/sg.conf
+# (refuse_restricted_at: end_of_message, the default, unless given)
 make_conf() {
 	sed -e "s|@DIR@|$DIR|g" -e "s|@ON_STORE_ERROR@|$1|" \
+	    -e "s|@REFUSE_AT@|${2:-end_of_message}|" \
 	    tests/milter/limits.conf.in >"$DIR/sg.conf"
 }
 
@@ -124,9 +126,9 @@ tap_grep_re "a restriction is logged at warning with its reason" "$DIR/sg.log" \
     'identity=alice@example.com client=203.0.113.9: restricted: external_recipients_per_hour 3 exceeded: 4 recipients; action block'
 tap_grep "a malformed sender is logged, cleaned" "$DIR/sg.log" \
     'sender malformed address: "<bad address@example.com>"; tempfailing'
-tap_grep "Sendmail's queue id sent at MAIL FROM names a refusal there" \
+tap_grep "a restricted sender's refusal is logged at end of message, with Sendmail's queue id" \
     "$DIR/sg.log" \
-    "6AN1YhGT002418: identity=d=1@example.com client=203.0.113.9: refused at MAIL FROM"
+    "6AN1YhGT002418: identity=d=1@example.com client=203.0.113.9: refused at end of message: restricted"
 
 # --- a hard cap across threads: 12 parallel messages, limit 3 -------------
 
@@ -257,6 +259,19 @@ for _m in reject hold; do
 	sg_start || tap_fail "sendguard starts with spam.on_message = $_m"
 	lua spam_onmsg.lua -D ON_MESSAGE="$_m"
 done
+
+# --- refuse_restricted_at = mail_from: the same, refused before the data ---
+
+sg_stop
+rm -f "$DIR"/sg.db*
+: >"$DIR/sg.log"
+make_conf tempfail mail_from
+sg_start || tap_fail "sendguard starts with refuse_restricted_at = mail_from"
+lua protocol.lua -D MODE=mail_from
+lua mta_macros.lua -D MODE=mail_from
+tap_grep "mail_from: Sendmail's queue id sent at MAIL FROM names a refusal there" \
+    "$DIR/sg.log" \
+    "6AN1YhGT002418: identity=d=1@example.com client=203.0.113.9: refused at MAIL FROM: restricted"
 
 sg_stop
 tap_check "the socket is removed at exit" test ! -e "$DIR/sg.sock"

@@ -65,6 +65,14 @@ sg_stop() {
 	stop_pid "$_sg_pid" sendguard
 }
 
+# sg_reload - SIGHUP sendguard; true once its log says the configuration
+# was reloaded (bounded: wait_for)
+sg_reload() {
+	_sg_n=$(grep -c 'configuration reloaded' "$SG_LOG")
+	kill -HUP "$SG_PID" || return 1
+	wait_for sh -c "[ \$(grep -c 'configuration reloaded' '$SG_LOG') -gt $_sg_n ]"
+}
+
 # sg_require TOOL... - one TAP line: the tools and the binary are there
 sg_require() {
 	_missing=

@@ -63,6 +63,50 @@ function sh(cmd)
 	return a == true and c == 0
 end
 
+-- MODE: sendguard's refuse_restricted_at, from -D MODE=... (default
+-- "end_of_message"); AT_MAIL: it refuses at MAIL FROM; WHERE: in words
+MODE = MODE or "end_of_message"
+AT_MAIL = MODE == "mail_from"
+WHERE = AT_MAIL and "at MAIL FROM" or "at end of message"
+
+-- final(rm, re): the reply that decided a message, from its replies at
+-- MAIL FROM (rm) and at end of message (re; nil if not reached)
+function final(rm, re)
+	if rm ~= SMFIR_CONTINUE then
+		return rm
+	end
+	return re
+end
+
+-- passed(rm, re): was the message let through without being judged?
+-- accepted at MAIL FROM, or (no reply there) let through at its end
+function passed(rm, re)
+	if AT_MAIL then
+		return rm == SMFIR_ACCEPT
+	end
+	return rm == SMFIR_CONTINUE and re == SMFIR_CONTINUE
+end
+
+-- judged(conn, from, rcpts): MAIL FROM, the recipients and the end of the
+-- message, up to the first reply other than continue; that reply (where
+-- sendguard judges a message depends on MODE)
+function judged(conn, from, rcpts)
+	check(mt.mailfrom(conn, from), "mailfrom")
+	local r = mt.getreply(conn)
+	if r ~= SMFIR_CONTINUE then
+		return r
+	end
+	for _, rcpt in ipairs(rcpts) do
+		check(mt.rcptto(conn, rcpt), "rcptto")
+		r = mt.getreply(conn)
+		if r ~= SMFIR_CONTINUE then
+			return r
+		end
+	end
+	check(mt.eom(conn), "eom")
+	return mt.getreply(conn)
+end
+
 -- sql(query): the first line sqlite3 prints for query on the test database
 function sql(query)
 	local p = io.popen("sqlite3 '" .. DB .. "' \"" .. query .. "\"")
