@@ -6,12 +6,16 @@
  * connection context and pins the configuration generation; mlfi_envfrom
  * resets the message part of it; mlfi_abort forgets the message (it
  * counts nothing); mlfi_close frees everything and clears the private
- * pointer.  A message is judged twice: at MAIL FROM (is the sender
- * restricted?) and at end-of-message, where its recipients (and, with spam
- * checking on, whether it is spam: milt_spam.c) are counted against the
- * limits inside one write transaction, so two messages from one sender in
- * parallel cannot both slip under a limit.  We never refuse at RCPT:
- * Postfix treats that as a configuration error for local submissions.
+ * pointer.  A message is judged at end-of-message: is its sender
+ * restricted, and do its recipients (and, with spam checking on, whether
+ * it is spam: milt_spam.c) cross a limit?  One read of the database plus
+ * the counts this process has not written yet, decided and counted under
+ * one lock (milt_count.c), so two messages from one sender in parallel
+ * cannot both slip under a limit.  MAIL FROM only works out who is
+ * sending; the MTA does not wait for it, unless refuse_restricted_at =
+ * "mail_from", where a restricted sender is refused there already.  We
+ * never refuse at RCPT: Postfix treats that as a configuration error for
+ * local submissions.
  * Headers are asked for only when spam checking is on, and bodies only
  * when spamd is configured; both without a reply per call where the MTA
  * allows it (SMFIP_NR_HDR, SMFIP_NR_BODY).
@@ -699,12 +703,14 @@ set_macro_lists(SMFICTX *ctx)
 
 /*
  * mlfi_negotiate - ask only for the stages we use, and for no reply where
- * our answer is always "continue": connect (a failure there is noticed at
- * MAIL FROM) and RCPT (recipients are judged at end of message).  Headers
- * only with spam checking on, bodies only with spamd, neither answered one
- * by one.  Per message the MTA then waits for us twice over a unix socket
- * (MAIL, end of message) and three times over TCP (MAIL, DATA, end of
- * message), plus the negotiation once per SMTP session.
+ * our answer is always "continue" or can wait: connect (a failure there is
+ * noticed at MAIL FROM), MAIL FROM (with refuse_restricted_at =
+ * "end_of_message": what it decides is said at end of message) and RCPT
+ * (recipients are judged at end of message).  Headers only with spam
+ * checking on, bodies only with spamd, neither answered one by one.  Per
+ * message the MTA then waits for us once over a unix socket (end of
+ * message) and twice over TCP (DATA, end of message), plus the negotiation
+ * once per SMTP session; MAIL FROM adds one with "mail_from".
  *
  * DATA: over a unix socket we skip it (SMFIP_NODATA).  Over TCP we keep
  * it, with its reply, although we do nothing there: a DATA stage skipped
