@@ -209,7 +209,8 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 }
 
 
-/* mlfi_envfrom - decide who is sending; refuse a restricted sender */
+/* mlfi_envfrom - decide who is sending; with refuse_restricted_at =
+ * "mail_from", refuse a restricted sender */
 static sfsistat
 mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
@@ -501,9 +502,6 @@ mlfi_eom(SMFICTX *ctx)
 	hour_from = pol_window_start(now, POL_HOUR_BUCKETS);
 	day_from = pol_window_start(now, POL_DAY_BUCKETS);
 
-	/* Counts that could not be written: a database error for us too. */
-	if (milt_count_failing(err, sizeof(err)))
-		return milt_store_failed(ctx, c, "counting recipients", err);
 	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
 		return milt_store_failed(ctx, c, what, err);
 
@@ -524,16 +522,25 @@ mlfi_eom(SMFICTX *ctx)
 		return milt_store_failed(ctx, c, what, err);
 	}
 	milt_pool_put(s, true);
+	if (found) {
+		milt_count_read_end();
+		return milt_refuse_restricted(ctx, c, "end of message", &r);
+	}
+	/* Counts that could not be written: a database error for this
+	 * message too (a restricted sender was refused all the same). */
+	if (milt_count_failing(err, sizeof(err))) {
+		milt_count_read_end();
+		return milt_store_failed(ctx, c, what, err);
+	}
 	milt_count_lock();
 	marked = milt_count_pending(m->mctx_identity, hour_from, day_from, &pc);
 
-	/* Restricted while this message was in flight (a parallel one crossed,
-	 * or an admin blocked the sender): refuse it too. */
-	if (found || marked) {
+	/* Being restricted by a parallel message of the sender's: refused
+	 * too, whether it sees the mark or (above) the row. */
+	if (marked) {
 		milt_count_unlock();
 		milt_count_read_end();
-		return milt_refuse_restricted(ctx, c, "end of message",
-		    found ? &r : NULL);
+		return milt_refuse_restricted(ctx, c, "end of message", NULL);
 	}
 	cur.pc_int_hour = pol_sat_add(sc.sc_int_hour, pc.sc_int_hour);
 	cur.pc_ext_hour = pol_sat_add(sc.sc_ext_hour, pc.sc_ext_hour);
@@ -596,7 +603,8 @@ mlfi_connect_open(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	sfsistat r = mlfi_connect(ctx, hostname, hostaddr);
 	const milt_conn *c = conn_of(ctx);
 
-	/* With no reply at connect, the MTA hears it at MAIL FROM (4.3.2). */
+	/* With no reply at connect, the MTA hears it at MAIL FROM (4.3.2),
+	 * or at end of message where it does not wait at MAIL FROM. */
 	if (milt_draining())
 		return c != NULL && (c->cctx_pflags & SMFIP_NR_CONN) ?
 		    SMFIS_NOREPLY : SMFIS_TEMPFAIL;
@@ -623,11 +631,12 @@ mlfi_envfrom_open(SMFICTX *ctx, char **argv)
 		return mail_tempfail(ctx, c, "4.3.2", "Service shutting down, "
 		    "try again later");
 	}
-	/* Nothing left to count: refused, accepted, or a 451 kept for the
-	 * end of the message. */
-	r = mlfi_envfrom(ctx, argv);
-	if ((r != SMFIS_CONTINUE && r != SMFIS_NOREPLY) ||
-	    !c->cctx_msg.mctx_outbound || c->cctx_msg.mctx_late_xcode != NULL)
+	/* Answered here: done.  Not answered (refuse_restricted_at =
+	 * "end_of_message"), even a message we let through or tempfail at
+	 * its end stays in flight until then, so that a stop waits for it
+	 * rather than leave it to the MTA's default action. */
+	if ((r = mlfi_envfrom(ctx, argv)) != SMFIS_CONTINUE &&
+	    r != SMFIS_NOREPLY)
 		milt_inflight_end(&c->cctx_inflight);
 	return r;
 }

@@ -1,7 +1,8 @@
 -- locked_accept.lua - the database is locked; on_store_error = "accept".
 -- As in locked_tempfail.lua, until the writer gives up on the lock; then
 -- messages go through uncounted.  Writes the number of messages counted
--- (accepted before that) to DB .. ".accepted".
+-- (accepted before that) to DB .. ".accepted".  A restricted sender is
+-- refused all along.
 dofile(TAP .. "/tap.lua")
 
 local conn = session("203.0.113.9", "erin@example.com")
@@ -29,5 +30,11 @@ is(r, SMFIR_ACCEPT,
 local f = io.open(DB .. ".accepted", "w")
 f:write(counted, "\n")
 f:close()
+mt.disconnect(conn)
+
+-- bob is restricted (restart.lua): the lock stops writes, not reads
+conn = session("127.0.0.1", nil)
+is(judged(conn, "<bob@example.com>", { "<colleague@example.com>" }), SMFIR_REPLYCODE,
+    "meanwhile a restricted sender is still refused: the database can be read")
 mt.disconnect(conn)
 done()
