@@ -624,7 +624,10 @@ mlfi_envfrom_open(SMFICTX *ctx, char **argv)
 		return mlfi_envfrom(ctx, argv);
 	milt_inflight_begin(&c->cctx_inflight);
 	if (milt_draining()) {
-		milt_inflight_end(&c->cctx_inflight);
+		/* Where the 451 waits for the end of the message, so does
+		 * the stop (at most its 30 s): the MTA hears it from us. */
+		if (!c->cctx_nr_mail)
+			milt_inflight_end(&c->cctx_inflight);
 		milt_log(LOG_INFO, "client=%s: new message tempfailed (451 "
 		    "4.3.2): sendguard is stopping", c->cctx_client);
 		msg_reset(&c->cctx_msg);
@@ -781,7 +784,9 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		}
 		*pf0 |= SMFIF_SETSYMLIST;
 	}
-	*pf1 = want & f1;		/* only what the MTA offers */
+	/* only what the MTA offers, or libmilter fakes (the SMFIP_NR_*
+	 * flags: it answers "continue" for us where the MTA waits) */
+	*pf1 = want & f1;
 	*pf2 = 0;
 	*pf3 = 0;
 	c->cctx_pflags = *pf1;

@@ -50,7 +50,8 @@ typedef struct milt_conn {
 	char		cctx_client[INET6_ADDRSTRLEN];	/* "unknown" if none */
 	bool		cctx_internal;	/* in internal_networks */
 	bool		cctx_login_xtext; /* {auth_authen} is xtext (Sendmail) */
-	bool		cctx_inflight;	/* a counted message is open */
+	bool		cctx_inflight;	/* a message is open that a stop
+					 * waits for (milt_inflight_begin) */
 	bool		cctx_nr_hdr;	/* negotiated: no reply to a header */
 	bool		cctx_nr_body;	/* negotiated: no reply to a chunk */
 	bool		cctx_nr_mail;	/* negotiated: no reply at MAIL FROM

@@ -230,6 +230,8 @@ expect_refusal "mail_from: restricted alice is refused at MAIL FROM" \
     "$T/10m" "$MAIL_FROM_ALICE"
 tap_check "maillog: Postfix logs the milter's refusal at MAIL FROM" \
     pf_wait_log 'NOQUEUE: milter-reject: MAIL from .*5\.1\.8 Access denied, bad outbound sender; from=<alice@example\.com> proto='
+sed -i '/^refuse_restricted_at/d' "$SG_CONF"
+tap_check "SIGHUP: back to the default for the rest" sg_reload
 
 ctl unblock alice@example.com --reason "e2e: password reset" >"$T/10.unblock" 2>&1
 tap_eq "sendguardctl unblock alice exits 0" "$?" 0

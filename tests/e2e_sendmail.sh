@@ -277,6 +277,8 @@ expect_lines "mail_from: the 550 5.1.8 lines at MAIL FROM, Sendmail's prefix on 
 # Sendmail sends "i" with MAIL FROM: the refusal there names the message.
 tap_grep_re "the refusal at MAIL FROM is logged with the queue id Sendmail sent there" \
     "$SG_LOG" "^sendguard\\[[0-9]+\\]: $QID_ERE: identity=alice@example\\.com client=127\\.0\\.0\\.2: refused at MAIL FROM: restricted"
+sed -i '/^refuse_restricted_at/d' "$SG_CONF"
+tap_check "SIGHUP: back to the default for the rest" sg_reload
 
 # --- 6. unblock with sendguardctl -------------------------------------------
 # alice is restricted here (steps 2-5).  sendguardctl clears her (and her

@@ -36,5 +36,6 @@ mt.disconnect(conn)
 conn = session("127.0.0.1", nil)
 is(judged(conn, "<bob@example.com>", { "<colleague@example.com>" }), SMFIR_REPLYCODE,
     "meanwhile a restricted sender is still refused: the database can be read")
+ok(reply_is(conn, "550", "5.1.8", RESTRICTED_REPLY), "with the 550 5.1.8 refusal")
 mt.disconnect(conn)
 done()

@@ -16,6 +16,7 @@ ok(sh("mv '" .. DB .. ".away' '" .. DB .. "'"), "the database file is back")
 conn = session("203.0.113.9", "bob@example.com")
 is(judged(conn, "<bob@example.com>", { "<colleague@example.com>" }), SMFIR_REPLYCODE,
     "bob's restriction is in force again")
+ok(reply_is(conn, "550", "5.1.8", RESTRICTED_REPLY), "with the 550 5.1.8 refusal, not a 451")
 mt.disconnect(conn)
 conn = session("203.0.113.9", "erin@example.com")
 is(judged(conn, "<erin@example.com>", { "<colleague@example.com>" }), SMFIR_CONTINUE,

@@ -72,8 +72,11 @@ do
 	local conn = session("203.0.113.9", "Alice+Phone@Example.COM")
 	local rm, rr, re = message(conn, "<alice@example.com>",
 	    { "<a@ext.test>", "<b@ext.test>", "<colleague@example.com>" })
-	is(rm, SMFIR_CONTINUE, "an authenticated sender is let through MAIL FROM")
-	is(rr, SMFIR_CONTINUE, "recipients are never refused at RCPT")
+	-- (where sendguard answers nothing, miltertest says continue: these
+	-- checks of a stage's reply mean something in mail_from mode only)
+	if AT_MAIL then
+		is(rm, SMFIR_CONTINUE, "mail_from: an authenticated sender is let through MAIL FROM")
+	end
 	is(re, SMFIR_CONTINUE, "2 external + 1 internal recipients, limit 3: accepted")
 	ok(sql_soon("SELECT SUM(external) || '/' || SUM(internal) FROM counters WHERE identity='alice@example.com'", "2/1") == "2/1",
 	    "the login is normalised to alice@example.com and counted 2 external, 1 internal")
@@ -82,7 +85,6 @@ do
 
 	-- the crossing message: refused whole at end-of-message
 	rm, rr, re = message(conn, "<alice@example.com>", { "<c@ext.test>", "<d@ext.test>" })
-	is(rr, SMFIR_CONTINUE, "the crossing message's recipients pass RCPT")
 	is(re, SMFIR_REPLYCODE, "the crossing message is refused at end-of-message")
 	ok(reply_is(conn, "550", "5.1.8", RESTRICTED_REPLY),
 	    "with exactly the two-line 550 5.1.8 reply")
@@ -102,7 +104,6 @@ do
 	if AT_MAIL then
 		is(rm, SMFIR_REPLYCODE, "mail_from: before any recipient")
 	else
-		is(rm, SMFIR_CONTINUE, "end_of_message: nothing answered at MAIL FROM")
 		ok(reply_is(conn, "550", "5.1.8", RESTRICTED_REPLY),
 		    "end_of_message: with the same two-line 550 5.1.8 reply")
 	end
@@ -130,7 +131,9 @@ do
 	    "an admin deletes the restriction row with sqlite3")
 	local conn = session("203.0.113.9", "alice@example.com")
 	local rm, _, re = message(conn, "<alice@example.com>", { "<colleague@example.com>" })
-	is(rm, SMFIR_CONTINUE, "the very next message passes MAIL FROM")
+	if AT_MAIL then
+		is(rm, SMFIR_CONTINUE, "mail_from: the very next message passes MAIL FROM")
+	end
 	is(re, SMFIR_CONTINUE, "and is accepted (an internal recipient, under its limit)")
 	mt.disconnect(conn)
 end
@@ -179,10 +182,14 @@ end
 do
 	local conn = session("203.0.113.9", "postmaster@example.com")
 	local rm, _, re = message(conn, "<postmaster@example.com>", { "<a@ext.test>" })
-	is(rm, SMFIR_CONTINUE, "a SASL login named postmaster is not exempt")
-	is(re, SMFIR_CONTINUE, "its message is accepted")
-	ok(sql("SELECT SUM(external) FROM counters WHERE identity='postmaster@example.com'") == "1",
-	    "and counted")
+	if AT_MAIL then
+		is(rm, SMFIR_CONTINUE, "mail_from: a SASL login named postmaster passes MAIL FROM")
+	end
+	is(re, SMFIR_CONTINUE, "a SASL login named postmaster: its message is accepted")
+	ok(sql_soon("SELECT SUM(external) FROM counters WHERE identity='postmaster@example.com'", "1") == "1",
+	    "and counted: a login is not exempt (the exempt envelope postmaster before it counted nothing)")
+	ok(sql("SELECT COUNT(*) FROM counters WHERE identity IN ('<>', '', 'mailer@example.com', 'mailer-daemon@example.com', 'noreply@example.com')") == "0",
+	    "the exempt senders before it counted nothing")
 	mt.disconnect(conn)
 end
 
@@ -206,8 +213,7 @@ do
 	    "a restriction that expired long ago is in the database")
 	local conn = session("203.0.113.9", "carol@example.com")
 	local rm, _, re = message(conn, "<carol@example.com>", { "<a@ext.test>" })
-	is(rm, SMFIR_CONTINUE, "an expired restriction does not refuse")
-	is(re, SMFIR_CONTINUE, "the message is accepted")
+	is(final(rm, re), SMFIR_CONTINUE, "an expired restriction does not refuse: the message is accepted")
 	ok(sql("SELECT COUNT(*) FROM restrictions WHERE identity='carol@example.com'") == "0" and
 	    sql("SELECT COUNT(*) FROM events WHERE identity='carol@example.com' AND kind='expired'") == "1",
 	    "the expired restriction is moved to the history as expired")

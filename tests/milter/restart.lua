@@ -11,5 +11,6 @@ check(mt.eom(conn), "eom")
 is(mt.getreply(conn), SMFIR_REPLYCODE, "but his counts survived: the 4th external recipient crosses")
 is(judged(conn, "<bob@example.com>", { "<colleague@example.com>" }), SMFIR_REPLYCODE,
     "and the restriction refuses his next message")
+ok(reply_is(conn, "550", "5.1.8", RESTRICTED_REPLY), "with the 550 5.1.8 refusal, not a 451")
 mt.disconnect(conn)
 done()
