@@ -2,7 +2,8 @@
  * milt_answer.c - what sendguard answers the MTA for a message and the
  * lines it logs about it: the configured refusal, tempfails, what a store
  * failure means (on_store_error), spam.on_message, the restriction record
- * of a crossing and its alert.  Called from the callbacks in mlfi.c, on
+ * of a crossing and its alert, what MAIL FROM decides when the MTA does
+ * not wait for it there.  Called from the callbacks in mlfi.c, on
  * the contexts of mlfi_int.h; no state of its own, thread-safe as they are.
  */
 #include <stdio.h>
@@ -229,4 +230,56 @@ milt_queue_alert(const milt_conn *c, const store_restriction *r,
 	    pol_action_name(c->cctx_msg.mctx_policy.pe_action));
 	a.ma_facts = *r;
 	milt_alert_enqueue(&a);
+}
+
+/* milt_mail_tempfail - a 451 decided at MAIL FROM: given there, or at end of
+ * message where the MTA does not wait for our answer at MAIL FROM
+ * (xcode and text: static strings) */
+sfsistat
+milt_mail_tempfail(SMFICTX *ctx, milt_conn *c, const char *xcode,
+    const char *text)
+{
+	if (!c->cctx_nr_mail)
+		return milt_tempfail(ctx, xcode, text);
+	c->cctx_msg.mctx_late_xcode = xcode;
+	c->cctx_msg.mctx_late_text = text;
+	return SMFIS_NOREPLY;
+}
+
+/* milt_mail_pass - a message not ours to count (inbound, exempt): accepted at
+ * MAIL FROM, or let through at end of message (no reply at MAIL FROM) */
+sfsistat
+milt_mail_pass(const milt_conn *c)
+{
+	return c->cctx_nr_mail ? SMFIS_NOREPLY : SMFIS_ACCEPT;
+}
+
+/* milt_move_ran_out - a restriction of the sender's that ran out becomes
+ * history the moment the sender is back.  Best effort: nothing is in
+ * force, so a failure (another process holding the write lock) costs the
+ * message nothing; the housekeeping, or a new restriction, moves it
+ * later.  Never under the counts' barrier: it waits for the write lock. */
+void
+milt_move_ran_out(milt_conn *c, int64_t now)
+{
+	milt_msg *m = &c->cctx_msg;
+	char err[MILT_ERR_SIZE];
+	store_errkind_t kind;
+	store_t *s;
+
+	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
+		goto failed;
+	if (store_begin(s, true, err, sizeof(err)) != 0 ||
+	    store_expire(s, m->mctx_identity, now, 0, NULL, err,
+	    sizeof(err)) != 0 || store_commit(s, err, sizeof(err)) != 0) {
+		store_rollback(s);
+		milt_pool_put(s, false);
+		goto failed;
+	}
+	milt_pool_put(s, true);
+	return;
+failed:
+	milt_log(LOG_WARNING, "%s: identity=%s: cannot move the restriction "
+	    "that ran out to the history now: %s; the housekeeping will",
+	    milt_qid(m), m->mctx_idlog, err);
 }

@@ -114,58 +114,6 @@ no_reply(const milt_conn *c, unsigned long nr_flag)
 	    SMFIS_CONTINUE;
 }
 
-/* mail_tempfail - a 451 decided at MAIL FROM: given there, or at end of
- * message where the MTA does not wait for our answer at MAIL FROM
- * (xcode and text: static strings) */
-static sfsistat
-mail_tempfail(SMFICTX *ctx, milt_conn *c, const char *xcode,
-    const char *text)
-{
-	if (!c->cctx_nr_mail)
-		return milt_tempfail(ctx, xcode, text);
-	c->cctx_msg.mctx_late_xcode = xcode;
-	c->cctx_msg.mctx_late_text = text;
-	return SMFIS_NOREPLY;
-}
-
-/* mail_pass - a message not ours to count (inbound, exempt): accepted at
- * MAIL FROM, or let through at end of message (no reply at MAIL FROM) */
-static sfsistat
-mail_pass(const milt_conn *c)
-{
-	return c->cctx_nr_mail ? SMFIS_NOREPLY : SMFIS_ACCEPT;
-}
-
-/* move_ran_out - a restriction of the sender's that ran out becomes
- * history the moment the sender is back.  Best effort: nothing is in
- * force, so a failure (another process holding the write lock) costs the
- * message nothing; the housekeeping, or a new restriction, moves it
- * later.  Never under the counts' barrier: it waits for the write lock. */
-static void
-move_ran_out(milt_conn *c, int64_t now)
-{
-	milt_msg *m = &c->cctx_msg;
-	char err[MILT_ERR_SIZE];
-	store_errkind_t kind;
-	store_t *s;
-
-	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
-		goto failed;
-	if (store_begin(s, true, err, sizeof(err)) != 0 ||
-	    store_expire(s, m->mctx_identity, now, 0, NULL, err,
-	    sizeof(err)) != 0 || store_commit(s, err, sizeof(err)) != 0) {
-		store_rollback(s);
-		milt_pool_put(s, false);
-		goto failed;
-	}
-	milt_pool_put(s, true);
-	return;
-failed:
-	milt_log(LOG_WARNING, "%s: identity=%s: cannot move the restriction "
-	    "that ran out to the history now: %s; the housekeeping will",
-	    milt_qid(m), m->mctx_idlog, err);
-}
-
 /* mlfi_connect - pin the configuration and note the client's address (the
  * context exists already if mlfi_negotiate could allocate it) */
 static sfsistat
@@ -249,7 +197,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 		raw = argv != NULL ? argv[0] : NULL;
 	} else {
 		/* Inbound: never counted, never refused by sendguard. */
-		return mail_pass(c);
+		return milt_mail_pass(c);
 	}
 
 	/* The whole address first: the default exemptions look at it before
@@ -261,15 +209,15 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 		    m->mctx_auth ? "login" : "sender", pol_addr_status_str(st),
 		    milt_printable(raw, logtxt, sizeof(logtxt)));
 		return m->mctx_auth ?
-		    mail_tempfail(ctx, c, "4.7.0", "Cannot handle this login name") :
-		    mail_tempfail(ctx, c, "4.1.7", "Bad sender address syntax");
+		    milt_mail_tempfail(ctx, c, "4.7.0", "Cannot handle this login name") :
+		    milt_mail_tempfail(ctx, c, "4.1.7", "Bad sender address syntax");
 	}
 	/* A login of "<>" is nonsense; an empty one was handled above. */
 	if (st == POL_ADDR_NULL && m->mctx_auth) {
 		milt_log(LOG_WARNING, "%s: client=%s: login \"%s\" is not an "
 		    "identity; tempfailing", milt_qid(m), c->cctx_client,
 		    milt_printable(raw, logtxt, sizeof(logtxt)));
-		return mail_tempfail(ctx, c, "4.7.0",
+		return milt_mail_tempfail(ctx, c, "4.7.0",
 		    "Cannot handle this login name");
 	}
 	(void)pol_normalize(raw, ps->ps_delimiters, m->mctx_identity,
@@ -280,7 +228,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	    !m->mctx_auth && pol_default_exempt(full), &m->mctx_policy);
 	if (m->mctx_policy.pe_exempt) {
 		milt_log_exempt(c);
-		return mail_pass(c);
+		return milt_mail_pass(c);
 	}
 	m->mctx_outbound = true;
 	if (conf_spam_enabled(c->cctx_conf->mc_conf)) {
@@ -306,7 +254,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	}
 	milt_pool_put(s, true);
 	if (ran_out)
-		move_ran_out(c, now);
+		milt_move_ran_out(c, now);
 	if (!found)
 		return SMFIS_CONTINUE;
 
@@ -592,7 +540,7 @@ mlfi_eom(SMFICTX *ctx)
 		    "%s; action alert, message accepted", milt_qid(m),
 		    m->mctx_idlog, c->cctx_client, r.sr_reason);
 	if (ran_out)
-		move_ran_out(c, now);
+		milt_move_ran_out(c, now);
 	return spam ? milt_spam_answer(ctx, c) : SMFIS_CONTINUE;
 }
 
@@ -631,7 +579,7 @@ mlfi_envfrom_open(SMFICTX *ctx, char **argv)
 		milt_log(LOG_INFO, "client=%s: new message tempfailed (451 "
 		    "4.3.2): sendguard is stopping", c->cctx_client);
 		msg_reset(&c->cctx_msg);
-		return mail_tempfail(ctx, c, "4.3.2", "Service shutting down, "
+		return milt_mail_tempfail(ctx, c, "4.3.2", "Service shutting down, "
 		    "try again later");
 	}
 	/* Answered here: done.  Not answered (refuse_restricted_at =

@@ -99,6 +99,17 @@ sfsistat	milt_spam_answer(SMFICTX *ctx, const milt_conn *c);
 /* milt_fill_facts - the restriction record of crossing cr at now */
 void		milt_fill_facts(store_restriction *r, const milt_conn *c,
     const pol_crossing *cr, int64_t now);
+/* milt_mail_tempfail - a 451 decided at MAIL FROM: answered there, or kept
+ * for the end of the message where the MTA does not wait at MAIL FROM
+ * (xcode, text: static strings) */
+sfsistat	milt_mail_tempfail(SMFICTX *ctx, milt_conn *c, const char *xcode,
+    const char *text);
+/* milt_mail_pass - a message not ours to count: accepted at MAIL FROM, or
+ * no reply there (let through at its end) */
+sfsistat	milt_mail_pass(const milt_conn *c);
+/* milt_move_ran_out - best effort: the sender's restriction that ran out
+ * becomes history (logged if it cannot); never under the counts' barrier */
+void		milt_move_ran_out(milt_conn *c, int64_t now);
 /* milt_queue_alert - hand r to the alert thread (after its commit) */
 void		milt_queue_alert(const milt_conn *c, const store_restriction *r,
     milt_alert_kind kind);
