@@ -239,7 +239,7 @@ sfsistat
 milt_mail_tempfail(SMFICTX *ctx, milt_conn *c, const char *xcode,
     const char *text)
 {
-	if (!c->cctx_nr_mail)
+	if (!(c->cctx_pflags & SMFIP_NR_MAIL))
 		return milt_tempfail(ctx, xcode, text);
 	c->cctx_msg.mctx_late_xcode = xcode;
 	c->cctx_msg.mctx_late_text = text;
@@ -251,7 +251,7 @@ milt_mail_tempfail(SMFICTX *ctx, milt_conn *c, const char *xcode,
 sfsistat
 milt_mail_pass(const milt_conn *c)
 {
-	return c->cctx_nr_mail ? SMFIS_NOREPLY : SMFIS_ACCEPT;
+	return (c->cctx_pflags & SMFIP_NR_MAIL) ? SMFIS_NOREPLY : SMFIS_ACCEPT;
 }
 
 /* milt_move_ran_out - a restriction of the sender's that ran out becomes

@@ -307,7 +307,7 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	if (c->cctx_msg.mctx_spam_on)
 		milt_spam_header(&c->cctx_msg.mctx_spam, c->cctx_conf->mc_conf,
 		    name, value);
-	return c->cctx_nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	return no_reply(c, SMFIP_NR_HDR);
 }
 
 /* mlfi_body - a body chunk, kept for spamd */
@@ -321,7 +321,7 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	if (c->cctx_msg.mctx_spam_on)
 		milt_spam_body(&c->cctx_msg.mctx_spam, c->cctx_conf->mc_conf,
 		    chunk, len);
-	return c->cctx_nr_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	return no_reply(c, SMFIP_NR_BODY);
 }
 
 
@@ -574,7 +574,7 @@ mlfi_envfrom_open(SMFICTX *ctx, char **argv)
 	if (milt_draining()) {
 		/* Where the 451 waits for the end of the message, so does
 		 * the stop (at most its 30 s): the MTA hears it from us. */
-		if (!c->cctx_nr_mail)
+		if (!(c->cctx_pflags & SMFIP_NR_MAIL))
 			milt_inflight_end(&c->cctx_inflight);
 		milt_log(LOG_INFO, "client=%s: new message tempfailed (451 "
 		    "4.3.2): sendguard is stopping", c->cctx_client);
@@ -738,9 +738,6 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf2 = 0;
 	*pf3 = 0;
 	c->cctx_pflags = *pf1;
-	c->cctx_nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
-	c->cctx_nr_body = (*pf1 & SMFIP_NR_BODY) != 0;
-	c->cctx_nr_mail = (*pf1 & SMFIP_NR_MAIL) != 0;
 	return SMFIS_CONTINUE;
 }
 

@@ -45,17 +45,13 @@ typedef struct milt_msg {
 
 /* Per-connection state. */
 typedef struct milt_conn {
-	unsigned long	cctx_pflags;	/* protocol options agreed */
+	unsigned long	cctx_pflags;	/* protocol options agreed (no_reply) */
 	milt_conf      *cctx_conf;	/* pinned generation */
 	char		cctx_client[INET6_ADDRSTRLEN];	/* "unknown" if none */
 	bool		cctx_internal;	/* in internal_networks */
 	bool		cctx_login_xtext; /* {auth_authen} is xtext (Sendmail) */
 	bool		cctx_inflight;	/* a message is open that a stop
 					 * waits for (milt_inflight_begin) */
-	bool		cctx_nr_hdr;	/* negotiated: no reply to a header */
-	bool		cctx_nr_body;	/* negotiated: no reply to a chunk */
-	bool		cctx_nr_mail;	/* negotiated: no reply at MAIL FROM
-					 * (refuse_restricted_at) */
 	milt_msg	cctx_msg;
 } milt_conn;
 
