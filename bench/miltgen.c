@@ -9,13 +9,16 @@
  * body chunk and end of message, then ABORT as Postfix's smtpd does after
  * every message.  What the milter negotiated away is honoured: a stage it
  * does not want is not sent (its macros still are, as Postfix does), and
- * no reply is awaited where it said it would not send one.  Writes are
+ * no reply is awaited where it said it would not send one; a final reply
+ * before end of message (sendguard accepts or refuses at DATA) ends the
+ * message there, as the MTA then sends it nothing more.  Writes are
  * buffered and flushed before every read, like Postfix's VSTREAM, so the
  * packets of one step leave in one write.
  *
  * Senders: message k (counted over all threads) authenticates as
  * user<k mod S>@bench.example, so S distinct senders share the load.
- * Latency: from the MAIL packet to the final reply at end of message.
+ * Latency: from the MAIL packet to the final reply (at DATA or end of
+ * message).
  *
  * Output: one line "msgs=... secs=... rate=... p50_us=... p99_us=...
  * max_us=... continue=... accept=... reject=... tempfail=... other=...

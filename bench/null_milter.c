@@ -7,10 +7,10 @@
  *
  *   null_milter -p SOCKET [-P EXTRA_PFLAGS]
  *
- * Like sendguard (with its default refuse_restricted_at =
- * "end_of_message"), it answers neither connect, MAIL FROM nor RCPT, skips
- * the DATA stage (SMFIP_NODATA) on a unix socket only, and names the same
- * macros (smfi_setsymlist).  -P ORs extra
+ * Like sendguard (with its default refuse_restricted_at = "data" and spam
+ * checking off), it answers neither connect, MAIL FROM nor RCPT, accepts
+ * the message at DATA (so the MTA neither sends its content nor waits at
+ * its end), and names the same macros (smfi_setsymlist).  -P ORs extra
  * protocol flags (hex, e.g. 0x10000 for SMFIP_NR_DATA) into what it asks
  * for: for experiments such as the TCP stall in BENCHMARKS.md.
  * Runs in the foreground until SIGTERM/SIGINT (libmilter handles them).
@@ -29,7 +29,6 @@
 	SMFIP_NR_RCPT)
 
 static unsigned long null_extra;	/* -P */
-static bool null_unix;			/* listening on a unix socket */
 static unsigned long null_pflags;	/* what was agreed, for replies */
 
 /* reply_for - SMFIS_NOREPLY where the MTA agreed not to wait */
@@ -65,6 +64,13 @@ null_envrcpt(SMFICTX *ctx, char **argv)
 }
 
 static sfsistat
+null_data(SMFICTX *ctx)
+{
+	(void)ctx;
+	return SMFIS_ACCEPT;
+}
+
+static sfsistat
 null_eom(SMFICTX *ctx)
 {
 	(void)ctx;
@@ -93,12 +99,13 @@ null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	(void)f2;
 	(void)f3;
 	*pf0 = 0;
-	*pf1 = (NULL_WANT | (null_unix ? SMFIP_NODATA : 0) | null_extra) & f1;
+	*pf1 = (NULL_WANT | null_extra) & f1;
 	if ((f0 & SMFIF_SETSYMLIST) != 0) {
 		if (smfi_setsymlist(ctx, SMFIM_CONNECT, "v") != MI_SUCCESS ||
 		    smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen}") !=
 		    MI_SUCCESS ||
 		    smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i") != MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_DATA, "i") != MI_SUCCESS ||
 		    smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS)
 			return SMFIS_TEMPFAIL;
 		*pf0 = SMFIF_SETSYMLIST;
@@ -117,6 +124,7 @@ static struct smfiDesc null_desc = {
 	.xxfi_connect = null_connect,
 	.xxfi_envfrom = null_envfrom,
 	.xxfi_envrcpt = null_envrcpt,
+	.xxfi_data = null_data,
 	.xxfi_eom = null_eom,
 	.xxfi_abort = null_abort,
 	.xxfi_close = null_close,
@@ -152,8 +160,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: null_milter -p SOCKET [-P PFLAGS]\n");
 		return 64;
 	}
-	null_unix = strncmp(sock, "unix:", 5) == 0 ||
-	    strncmp(sock, "local:", 6) == 0 || sock[0] == '/';
 	if (strncmp(sock, "unix:", 5) == 0)
 		(void)unlink(sock + 5);
 	if (smfi_setconn((char *)sock) != MI_SUCCESS ||

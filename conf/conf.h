@@ -34,8 +34,10 @@ typedef enum {
 
 /* Where a restricted sender's message is refused (refuse_restricted_at). */
 typedef enum {
-	CONF_REFUSE_AT_EOM = 0,		/* end of message: the MTA does not
-					 * wait for us at MAIL FROM */
+	CONF_REFUSE_AT_DATA = 0,	/* where the message is judged (DATA,
+					 * or end of message with spam
+					 * checking): the MTA does not wait
+					 * for us at MAIL FROM */
 	CONF_REFUSE_AT_MAIL		/* MAIL FROM, before the data */
 } conf_refuse_at;
 

@@ -35,7 +35,7 @@ static const conf_enum conf_store_errors[] = {
 };
 
 static const conf_enum conf_refuse_ats[] = {
-	{ "end_of_message", CONF_REFUSE_AT_EOM },
+	{ "data", CONF_REFUSE_AT_DATA },
 	{ "mail_from", CONF_REFUSE_AT_MAIL },
 	{ NULL, 0 }
 };
@@ -158,7 +158,7 @@ const conf_opt conf_opts[] = {
 	  RELOAD, false, NULL, conf_store_on_error, 0, 0 },
 	/* a reload reaches new SMTP sessions: the MTA agrees on whether it
 	 * waits at MAIL FROM once per milter connection */
-	{ "refuse_restricted_at", CK_ENUM, "\"end_of_message\"", 0, 0,
+	{ "refuse_restricted_at", CK_ENUM, "\"data\"", 0, 0,
 	  conf_refuse_ats, RELOAD, false, NULL, conf_store_refuse_at, 0, 0 },
 	{ "log_facility", CK_ENUM, "\"mail\"", 0, 0, conf_facilities, RELOAD,
 	  false, NULL, conf_store_facility, 0, 0 },

@@ -162,7 +162,7 @@ main(int argc, char **argv)
 
 	if (milt_socket_prepare(sock, err, sizeof(err)) != 0)
 		return startup_failed(EX_UNAVAILABLE, "%s", err);
-	if (smfi_setconn(sock) != MI_SUCCESS || milt_register(sock) != 0 ||
+	if (smfi_setconn(sock) != MI_SUCCESS || milt_register() != 0 ||
 	    smfi_opensocket(false) != MI_SUCCESS)
 		return startup_failed(EX_UNAVAILABLE, "cannot listen on %s: %s",
 		    sock, errno != 0 ? strerror(errno) : "libmilter refused it");

@@ -156,9 +156,8 @@ pol_spam_verdict milt_spamd_check(const conf_spamd *sd, int timeout_ms,
 /* milt_spamd_warn - log that spamd failed, at most once a minute. */
 void		milt_spamd_warn(const conf_spamd *sd, const char *err);
 
-/* mlfi.c - register the callbacks with libmilter, for the socket spec
- * listened on (a unix socket negotiates away the DATA stage).  Once,
- * before smfi_main. */
-int		milt_register(const char *spec);
+/* mlfi.c - register the callbacks with libmilter.  Once, before
+ * smfi_main. */
+int		milt_register(void);
 
 #endif

@@ -232,8 +232,8 @@ milt_queue_alert(const milt_conn *c, const store_restriction *r,
 	milt_alert_enqueue(&a);
 }
 
-/* milt_mail_tempfail - a 451 decided at MAIL FROM: given there, or at end of
- * message where the MTA does not wait for our answer at MAIL FROM
+/* milt_mail_tempfail - a 451 decided at MAIL FROM: given there, or at the
+ * message's judgement where the MTA does not wait for our answer at MAIL FROM
  * (xcode and text: static strings) */
 sfsistat
 milt_mail_tempfail(SMFICTX *ctx, milt_conn *c, const char *xcode,
@@ -247,7 +247,7 @@ milt_mail_tempfail(SMFICTX *ctx, milt_conn *c, const char *xcode,
 }
 
 /* milt_mail_pass - a message not ours to count (inbound, exempt): accepted at
- * MAIL FROM, or let through at end of message (no reply at MAIL FROM) */
+ * MAIL FROM, or at DATA (no reply at MAIL FROM) */
 sfsistat
 milt_mail_pass(const milt_conn *c)
 {

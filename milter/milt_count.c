@@ -25,8 +25,8 @@
  * CNT_GATHER_MS for company, a busy writer's next batch waits for its
  * transaction).  A stop writes everything first.
  * While the database refuses the writes, milt_count_failing() says so and
- * end-of-message treats it as a database error (on_store_error), so the
- * memory held stays bounded by the messages in flight.
+ * a message's judgement treats it as a database error (on_store_error), so
+ * the memory held stays bounded by the messages in flight.
  *
  * Thread-safety: everything here is safe from any thread; the functions
  * marked "under the lock" need milt_count_lock() held by the caller.
@@ -164,7 +164,7 @@ cnt_release(struct cnt_sender *n)
 	free(n);
 }
 
-/* ---- what end-of-message uses ---- */
+/* ---- what a message's judgement uses (mlfi.c: judge) ---- */
 
 void
 milt_count_read_begin(void)

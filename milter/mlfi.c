@@ -6,9 +6,13 @@
  * connection context and pins the configuration generation; mlfi_envfrom
  * resets the message part of it; mlfi_abort forgets the message (it
  * counts nothing); mlfi_close frees everything and clears the private
- * pointer.  A message is judged at end-of-message: is its sender
- * restricted, and do its recipients (and, with spam checking on, whether
- * it is spam: milt_spam.c) cross a limit?  One read of the database plus
+ * pointer.  A message is judged once all its recipients are known, at
+ * DATA: is its sender restricted, and do its recipients cross a limit?
+ * Then sendguard is done with it (SMFIS_ACCEPT: the MTA does not hand us
+ * the content, nor wait for us at its end).  With spam checking on, an
+ * outbound message is judged at end of message instead, where its
+ * content says whether it is spam (milt_spam.c); an MTA that sends no
+ * DATA stage gets the same judgement there.  One read of the database plus
  * the counts this process has not written yet, decided and counted under
  * one lock (milt_count.c), so two messages from one sender in parallel
  * cannot both slip under a limit.  MAIL FROM only works out who is
@@ -41,9 +45,6 @@
 #include "milt_alert.h"
 #include "milt_daemon.h"
 #include "mlfi_int.h"
-
-static bool milt_unix_socket;	/* listening on a unix socket: set once,
-				 * before libmilter's threads start */
 
 /* milt_now - the clock, read once per callback */
 static int64_t
@@ -99,10 +100,6 @@ capture_queue_id(SMFICTX *ctx, milt_msg *m)
 	if (qid != NULL && *qid != '\0')
 		milt_printable(qid, m->mctx_queue_id, sizeof(m->mctx_queue_id));
 }
-
-
-
-
 
 
 /* no_reply - SMFIS_NOREPLY where the MTA agreed not to wait (nr_flag),
@@ -236,11 +233,11 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 		milt_spam_start(&m->mctx_spam, c->cctx_conf->mc_conf);
 	}
 
-	/* refuse_restricted_at = end_of_message: end of message reads the
-	 * restriction with the counts, in one read; nothing to look at here
-	 * (and, where the MTA agreed, nothing to answer). */
+	/* refuse_restricted_at = "data": the judgement reads the restriction
+	 * with the counts, in one read; nothing to look at here (and, where
+	 * the MTA agreed, nothing to answer). */
 	if (conf_refuse_restricted_at(c->cctx_conf->mc_conf) ==
-	    CONF_REFUSE_AT_EOM)
+	    CONF_REFUSE_AT_DATA)
 		return no_reply(c, SMFIP_NR_MAIL);
 
 	/* Read in autocommit: a restriction cleared a moment ago is gone. */
@@ -261,7 +258,8 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	return milt_refuse_restricted(ctx, c, "MAIL FROM", &r);
 }
 
-/* mlfi_envrcpt - classify and count one recipient (refusals wait for eom) */
+/* mlfi_envrcpt - classify and count one recipient (refusals wait for the
+ * judgement) */
 static sfsistat
 mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -325,18 +323,15 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 }
 
 
-
-
-
 /*
- * eom_restrict - the message crossed a limit: record the restriction
+ * judge_restrict - the message crossed a limit: record the restriction
  * (after marking any that ran out as expired), then refuse.  The sender is
  * marked in the counts table until then, so a parallel message is refused
  * too; a failure lifts the mark and tempfails (on_store_error).
  */
 static sfsistat
-eom_restrict(SMFICTX *ctx, milt_conn *c, const pol_crossing *cr,
-    const pol_counts *cur, int64_t now)
+judge_restrict(SMFICTX *ctx, milt_conn *c, const char *where,
+    const pol_crossing *cr, const pol_counts *cur, int64_t now)
 {
 	milt_msg *m = &c->cctx_msg;
 	char err[MILT_ERR_SIZE], exp[32];
@@ -367,7 +362,7 @@ eom_restrict(SMFICTX *ctx, milt_conn *c, const pol_crossing *cr,
 	if (rc != 0)
 		return milt_store_failed(ctx, c, "recording a restriction", err);
 	if (found)
-		return milt_refuse_restricted(ctx, c, "end of message", &old);
+		return milt_refuse_restricted(ctx, c, where, &old);
 	milt_queue_alert(c, &r, MILT_ALERT_RESTRICTED);
 	milt_log_counts(LOG_INFO, c, cur, "refused, counts unchanged");
 	milt_log(LOG_WARNING, "%s: identity=%s client=%s: restricted: %s; "
@@ -378,11 +373,11 @@ eom_restrict(SMFICTX *ctx, milt_conn *c, const pol_crossing *cr,
 	return milt_reply_refused(ctx, c->cctx_conf);
 }
 
-/* eom_alert_event - the history line of a limit crossed with action
+/* judge_alert_event - the history line of a limit crossed with action
  * alert; the message is counted and accepted even if it cannot be written
  * (the alert itself still goes out) */
 static void
-eom_alert_event(milt_conn *c, const store_restriction *r, int64_t now)
+judge_alert_event(milt_conn *c, const store_restriction *r, int64_t now)
 {
 	char err[MILT_ERR_SIZE];
 	store_errkind_t kind;
@@ -400,11 +395,12 @@ eom_alert_event(milt_conn *c, const store_restriction *r, int64_t now)
 		    c->cctx_msg.mctx_idlog, err);
 }
 
-/* mlfi_eom - count the message against the limits, or refuse it whole */
+/* judge - count the message against the limits, or refuse it whole; at
+ * where ("DATA" or "end of message", for the log), which has all the
+ * recipients (and, at end of message, the content spam checking reads) */
 static sfsistat
-mlfi_eom(SMFICTX *ctx)
+judge(SMFICTX *ctx, milt_conn *c, const char *where)
 {
-	milt_conn *c = conn_of(ctx);
 	milt_msg *m;
 	char err[MILT_ERR_SIZE];
 	const char *what = "opening the database";
@@ -421,8 +417,6 @@ mlfi_eom(SMFICTX *ctx)
 	bool found = false, ran_out = false, marked, spam = false, refuse_spam;
 	int rc;
 
-	if (c == NULL)
-		return SMFIS_CONTINUE;
 	m = &c->cctx_msg;
 	/* Decided at MAIL FROM, where the MTA did not wait for an answer. */
 	if (m->mctx_late_xcode != NULL)
@@ -472,7 +466,7 @@ mlfi_eom(SMFICTX *ctx)
 	milt_pool_put(s, true);
 	if (found) {
 		milt_count_read_end();
-		return milt_refuse_restricted(ctx, c, "end of message", &r);
+		return milt_refuse_restricted(ctx, c, where, &r);
 	}
 	/* Counts that could not be written: a database error for this
 	 * message too (a restricted sender was refused all the same). */
@@ -488,7 +482,7 @@ mlfi_eom(SMFICTX *ctx)
 	if (marked) {
 		milt_count_unlock();
 		milt_count_read_end();
-		return milt_refuse_restricted(ctx, c, "end of message", NULL);
+		return milt_refuse_restricted(ctx, c, where, NULL);
 	}
 	cur.pc_int_hour = pol_sat_add(sc.sc_int_hour, pc.sc_int_hour);
 	cur.pc_ext_hour = pol_sat_add(sc.sc_ext_hour, pc.sc_ext_hour);
@@ -505,7 +499,7 @@ mlfi_eom(SMFICTX *ctx)
 		if (rc != 0)
 			return milt_store_failed(ctx, c, what, "no room in "
 			    "memory to mark the sender");
-		return eom_restrict(ctx, c, &cr, &cur, now);
+		return judge_restrict(ctx, c, where, &cr, &cur, now);
 	}
 
 	/* A spam message refused by spam.on_message = reject counts as spam
@@ -530,7 +524,7 @@ mlfi_eom(SMFICTX *ctx)
 	if (v == POL_VERDICT_ALERT) {
 		milt_fill_facts(&r, c, &cr, now);
 		r.sr_has_expiry = false;
-		eom_alert_event(c, &r, now);
+		judge_alert_event(c, &r, now);
 		milt_queue_alert(c, &r, MILT_ALERT_CROSSED);
 	}
 	milt_log_counts(LOG_INFO, c, &after, refuse_spam ? "refused as spam" :
@@ -544,6 +538,35 @@ mlfi_eom(SMFICTX *ctx)
 	return spam ? milt_spam_answer(ctx, c) : SMFIS_CONTINUE;
 }
 
+/* mlfi_data - all the recipients are in: judge the message now, unless
+ * spam checking wants its content (then at end of message).  Let through,
+ * it is accepted: sendguard is done with it, so the MTA neither sends us
+ * its content nor waits for us at its end. */
+static sfsistat
+mlfi_data(SMFICTX *ctx)
+{
+	milt_conn *c = conn_of(ctx);
+	sfsistat r;
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	if (c->cctx_msg.mctx_outbound && c->cctx_msg.mctx_spam_on &&
+	    c->cctx_msg.mctx_late_xcode == NULL)
+		return SMFIS_CONTINUE;
+	r = judge(ctx, c, "DATA");
+	return r == SMFIS_CONTINUE ? SMFIS_ACCEPT : r;
+}
+
+/* mlfi_eom - the judgement of a message spam checking reads, or of one
+ * whose MTA sent no DATA stage */
+static sfsistat
+mlfi_eom(SMFICTX *ctx)
+{
+	milt_conn *c = conn_of(ctx);
+
+	return c != NULL ? judge(ctx, c, "end of message") : SMFIS_CONTINUE;
+}
+
 /* mlfi_connect_open - no new connection once a shutdown has begun */
 static sfsistat
 mlfi_connect_open(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
@@ -552,16 +575,17 @@ mlfi_connect_open(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	const milt_conn *c = conn_of(ctx);
 
 	/* With no reply at connect, the MTA hears it at MAIL FROM (4.3.2),
-	 * or at end of message where it does not wait at MAIL FROM. */
+	 * or at DATA where it does not wait at MAIL FROM. */
 	if (milt_draining())
 		return c != NULL && (c->cctx_pflags & SMFIP_NR_CONN) ?
 		    SMFIS_NOREPLY : SMFIS_TEMPFAIL;
 	return r;
 }
 
-/* mlfi_envfrom_open - a message is in flight from MAIL FROM to its end
- * (eom, abort or close); none starts once a shutdown has begun.  Counted
- * before the check, so that the shutdown cannot miss it (milt_run.c). */
+/* mlfi_envfrom_open - a message is in flight from MAIL FROM to its
+ * judgement (DATA or eom), abort or close; none starts once a shutdown
+ * has begun.  Counted before the check, so that the shutdown cannot miss
+ * it (milt_run.c). */
 static sfsistat
 mlfi_envfrom_open(SMFICTX *ctx, char **argv)
 {
@@ -572,7 +596,7 @@ mlfi_envfrom_open(SMFICTX *ctx, char **argv)
 		return mlfi_envfrom(ctx, argv);
 	milt_inflight_begin(&c->cctx_inflight);
 	if (milt_draining()) {
-		/* Where the 451 waits for the end of the message, so does
+		/* Where the 451 waits for the judgement (DATA), so does
 		 * the stop (at most its 30 s): the MTA hears it from us. */
 		if (!(c->cctx_pflags & SMFIP_NR_MAIL))
 			milt_inflight_end(&c->cctx_inflight);
@@ -583,11 +607,24 @@ mlfi_envfrom_open(SMFICTX *ctx, char **argv)
 		    "try again later");
 	}
 	/* Answered here: done.  Not answered (refuse_restricted_at =
-	 * "end_of_message"), even a message we let through or tempfail at
-	 * its end stays in flight until then, so that a stop waits for it
+	 * "data"), even a message we let through or tempfail at its
+	 * judgement stays in flight until then, so that a stop waits for it
 	 * rather than leave it to the MTA's default action. */
 	if ((r = mlfi_envfrom(ctx, argv)) != SMFIS_CONTINUE &&
 	    r != SMFIS_NOREPLY)
+		milt_inflight_end(&c->cctx_inflight);
+	return r;
+}
+
+/* mlfi_data_done - DATA; a message judged there is no longer in flight
+ * (the shutdown drain waits for it) */
+static sfsistat
+mlfi_data_done(SMFICTX *ctx)
+{
+	sfsistat r = mlfi_data(ctx);
+	milt_conn *c = conn_of(ctx);
+
+	if (c != NULL && r != SMFIS_CONTINUE)
 		milt_inflight_end(&c->cctx_inflight);
 	return r;
 }
@@ -650,6 +687,7 @@ set_macro_lists(SMFICTX *ctx)
 		{ SMFIM_CONNECT, "v" },		/* Postfix or Sendmail */
 		{ SMFIM_ENVFROM, "i {auth_authen}" },
 		{ SMFIM_ENVRCPT, "i" },		/* Postfix: the queue id */
+		{ SMFIM_DATA, "i" },
 		{ SMFIM_EOM, "i" },
 	};
 	size_t i;
@@ -664,29 +702,28 @@ set_macro_lists(SMFICTX *ctx)
 /*
  * mlfi_negotiate - ask only for the stages we use, and for no reply where
  * our answer is always "continue" or can wait: connect (a failure there is
- * noticed at MAIL FROM), MAIL FROM (with refuse_restricted_at =
- * "end_of_message": what it decides is said at end of message) and RCPT
- * (recipients are judged at end of message).  Headers only with spam
- * checking on, bodies only with spamd, neither answered one by one.  Per
- * message the MTA then waits for us once over a unix socket (end of
- * message) and twice over TCP (DATA, end of message), plus the negotiation
- * once per SMTP session; MAIL FROM adds one with "mail_from".
+ * noticed at MAIL FROM), MAIL FROM (with refuse_restricted_at = "data":
+ * what it decides is said at the judgement) and RCPT (recipients are
+ * judged together).  Headers only with spam checking on, bodies only with
+ * spamd, neither answered one by one.
  *
- * DATA: over a unix socket we skip it (SMFIP_NODATA).  Over TCP we keep
- * it, with its reply, although we do nothing there: a DATA stage skipped
- * or unanswered (SMFIP_NR_DATA) costs Postfix about 44 ms per message.
- * Postfix sends a stage's macros even for a stage the milter declined;
- * its smtpd then hands the milter socket to cleanup with those DATA
- * macros flushed on their own, unanswered; cleanup's end-of-message
- * packet waits behind them (Nagle) until the milter's host sends its
- * delayed ACK (Linux: 40 ms).  With a reply at DATA the ACK rides on the
- * reply.  Unix sockets have no Nagle.  The listening socket decides
- * (milt_register), not the MTA, which cannot tell us.
+ * DATA is where a message is judged, and answered.  A message let through
+ * there is accepted (SMFIS_ACCEPT), so the MTA neither sends us its
+ * content nor waits for us at its end: per message it waits for us once
+ * (DATA), plus the negotiation once per SMTP session; MAIL FROM adds one
+ * with "mail_from", end of message one with spam checking on.  Postfix
+ * hands a milter still interested in the message to cleanup(8) for its
+ * content and end, which costs it more than the round trip itself (see
+ * BENCHMARKS.md).  DATA answered also avoids a TCP stall: a DATA stage
+ * skipped or unanswered (SMFIP_NODATA, SMFIP_NR_DATA) leaves Postfix's
+ * DATA macros flushed on their own, and its next packet waits behind them
+ * (Nagle) for the milter host's delayed ACK, about 44 ms per message.
  *
  * Macros: only those we read (smfi_setsymlist, where the MTA offers it):
- * "v" at connect, "i" and {auth_authen} at MAIL, "i" at RCPT and end of
- * message.  Postfix otherwise sends its milter_*_macros defaults, some of
- * which ({mail_host}, {rcpt_mailer}...) cost it an address resolution.
+ * "v" at connect, "i" and {auth_authen} at MAIL, "i" at RCPT, DATA and
+ * end of message.  Postfix otherwise sends its milter_*_macros defaults,
+ * some of which ({mail_host}, {rcpt_mailer}...) cost it an address
+ * resolution.
  * A stage we list nothing for keeps the MTA's default list (Postfix
  * treats an empty list as "default"); HELO's defaults are TLS macros,
  * empty without TLS.  See BENCHMARKS.md.
@@ -721,9 +758,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		/* spam.on_message = "hold" quarantines */
 		*pf0 = SMFIF_QUARANTINE & f0;
 	}
-	if (milt_unix_socket)
-		want |= SMFIP_NODATA;
-	if (conf_refuse_restricted_at(conf) == CONF_REFUSE_AT_EOM)
+	if (conf_refuse_restricted_at(conf) == CONF_REFUSE_AT_DATA)
 		want |= SMFIP_NR_MAIL;
 	if ((f0 & SMFIF_SETSYMLIST) != 0) {
 		if (set_macro_lists(ctx) != 0) {
@@ -748,6 +783,7 @@ static struct smfiDesc milt_desc = {
 	.xxfi_connect = mlfi_connect_open,
 	.xxfi_envfrom = mlfi_envfrom_open,
 	.xxfi_envrcpt = mlfi_envrcpt,
+	.xxfi_data = mlfi_data_done,
 	.xxfi_header = mlfi_header,
 	.xxfi_body = mlfi_body,
 	.xxfi_eom = mlfi_eom_done,
@@ -757,8 +793,7 @@ static struct smfiDesc milt_desc = {
 };
 
 int
-milt_register(const char *spec)
+milt_register(void)
 {
-	milt_unix_socket = milt_socket_path(spec) != NULL;
 	return smfi_register(milt_desc) == MI_SUCCESS ? 0 : -1;
 }

@@ -38,7 +38,7 @@ typedef struct milt_msg {
 	char		mctx_queue_id[MILT_QUEUEID_SIZE];
 	bool		mctx_spam_on;	/* spam checking for this message */
 	const char     *mctx_late_xcode; /* a 451 decided at MAIL FROM and */
-	const char     *mctx_late_text;	/* given at end of message (no reply
+	const char     *mctx_late_text;	/* given at the judgement (no reply
 					 * at MAIL FROM): static strings */
 	milt_spam_msg	mctx_spam;	/* owns memory: see msg_reset */
 } milt_msg;
@@ -96,12 +96,12 @@ sfsistat	milt_spam_answer(SMFICTX *ctx, const milt_conn *c);
 void		milt_fill_facts(store_restriction *r, const milt_conn *c,
     const pol_crossing *cr, int64_t now);
 /* milt_mail_tempfail - a 451 decided at MAIL FROM: answered there, or kept
- * for the end of the message where the MTA does not wait at MAIL FROM
+ * for the message's judgement where the MTA does not wait at MAIL FROM
  * (xcode, text: static strings) */
 sfsistat	milt_mail_tempfail(SMFICTX *ctx, milt_conn *c, const char *xcode,
     const char *text);
 /* milt_mail_pass - a message not ours to count: accepted at MAIL FROM, or
- * no reply there (let through at its end) */
+ * no reply there (accepted at DATA) */
 sfsistat	milt_mail_pass(const milt_conn *c);
 /* milt_move_ran_out - best effort: the sender's restriction that ran out
  * becomes history (logged if it cannot); never under the counts' barrier */

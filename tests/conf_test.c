@@ -140,8 +140,8 @@ test_defaults_are_the_documented_values(void)
 	}
 	T_INTEQ(conf_on_store_error(c), CONF_STORE_ERROR_TEMPFAIL,
 	    "defaults: on_store_error");
-	T_INTEQ(conf_refuse_restricted_at(c), CONF_REFUSE_AT_EOM,
-	    "defaults: refuse_restricted_at = end_of_message");
+	T_INTEQ(conf_refuse_restricted_at(c), CONF_REFUSE_AT_DATA,
+	    "defaults: refuse_restricted_at = data");
 	T_INTEQ(conf_log_facility(c), LOG_MAIL, "defaults: log_facility");
 	T_STREQ(conf_log_facility_name(c), "mail",
 	    "defaults: log_facility name");
@@ -564,7 +564,7 @@ static const struct {
 	{ "bad_on_store_error",
 	  ":1: on_store_error: \"ignore\" is not one of: tempfail, accept" },
 	{ "bad_refuse_at", ":1: refuse_restricted_at: \"rcpt\" is not one "
-	  "of: end_of_message, mail_from" },
+	  "of: data, mail_from" },
 	{ "bad_log_facility", ":1: log_facility: \"kern\" is not one of: "
 	  "mail, daemon, user, local0, local1, local2, local3, local4, "
 	  "local5, local6, local7" },

@@ -49,6 +49,46 @@ send_alice() {
 
 MAIL_FROM_ALICE='^MAIL FROM:<alice@example\.com>'
 
+# send_bdat OUT LOGIN RCPT - LOGIN (XCLIENT LOGIN) sends one message to
+# RCPT in one BDAT chunk (CHUNKING, which swaks cannot send), with perl;
+# the transcript goes to OUT, marked as swaks marks it (" -> " client,
+# "<-  " server, "<** " a 4xx/5xx reply) for reply_after.  Every read is
+# bounded (10 s).
+send_bdat() {
+	N_MSG=$((N_MSG + 1))
+	perl -MIO::Socket::INET -e '
+		my ($port, $login, $rcpt, $subj) = @ARGV;
+		my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
+		    PeerPort => $port, Timeout => 10) or die "connect: $!\n";
+		$SIG{ALRM} = sub { die "timed out\n" };
+		sub reply {
+			alarm 10;
+			while (defined(my $l = <$s>)) {
+				$l =~ s/\r?\n$//;
+				print(($l =~ /^[45]/ ? "<** " : "<-  "), $l, "\n");
+				last if $l !~ /^\d{3}-/;
+			}
+			alarm 0;
+		}
+		sub cmd { print " -> $_[0]\n"; print $s "$_[0]\r\n"; reply() }
+		reply();
+		cmd("EHLO client.sendguard.test");
+		cmd("XCLIENT LOGIN=$login");
+		cmd("EHLO client.sendguard.test");
+		cmd("MAIL FROM:<$login>");
+		cmd("RCPT TO:<$rcpt>");
+		my $m = "Subject: $subj\r\n\r\nhello\r\n";
+		my $c = "BDAT " . length($m) . " LAST";
+		print " -> $c\n";
+		print $s "$c\r\n$m";
+		reply();
+		cmd("QUIT");
+	' "$PF_PORT" "$2" "$3" "sendguard e2e $N_MSG" >"$1" 2>&1
+	return 0
+}
+
+BDAT_LAST='^BDAT [0-9]+ LAST$'
+
 # --- set-up -----------------------------------------------------------------
 
 sg_setup smtp-source jq
@@ -95,16 +135,18 @@ fi
 # --- 1. under the limit: accepted ------------------------------------------
 
 send_alice "$T/1" a@ext.test,b@ext.test
-expect_reply "alice to 2 external recipients: 250 after DATA" \
+expect_reply "alice to 2 external recipients: 354 to DATA" \
+    "$T/1" "$DATA_COMMAND" '^354 '
+expect_reply "alice to 2 external recipients: 250 after the data" \
     "$T/1" "$END_OF_DATA" '^250 '
 
-# --- 2. over the limit: the whole message refused after DATA ---------------
+# --- 2. over the limit: the whole message refused at DATA ------------------
 
 send_alice "$T/2" c@ext.test,d@ext.test
 expect_reply "alice to 2 more external: MAIL FROM accepted (not yet restricted)" \
     "$T/2" "$MAIL_FROM_ALICE" '^250 '
-expect_refusal "alice to 2 more external: both 550 5.1.8 lines after DATA" \
-    "$T/2" "$END_OF_DATA"
+expect_refusal_at_data "alice to 2 more external: both 550 5.1.8 lines in reply to DATA, no content sent" \
+    "$T/2"
 
 # --- 3. the restriction row -------------------------------------------------
 
@@ -114,24 +156,40 @@ tap_eq "restrictions: alice@example.com, external_recipients_per_hour, count 4" 
     "$row" "alice@example.com|external_recipients_per_hour|4"
 
 # --- 4. restricted: refused, even to an internal recipient ------------------
-# refuse_restricted_at = "end_of_message" (the default): after DATA; the
-# MTA does not wait for sendguard at MAIL FROM.  Section 10 reloads to
-# "mail_from".
+# refuse_restricted_at = "data" (the default): in reply to the DATA
+# command, before the client sends the content; the MTA does not wait for
+# sendguard at MAIL FROM.  Section 10 reloads to "mail_from".
 
 send_alice "$T/4" carol@example.com
 expect_reply "restricted alice to 1 internal: MAIL FROM passes (the default)" \
     "$T/4" "$MAIL_FROM_ALICE" '^250 '
-expect_refusal "restricted alice to 1 internal: both 550 5.1.8 lines after DATA" \
-    "$T/4" "$END_OF_DATA"
-tap_check "maillog: Postfix logs the milter's refusal at END-OF-MESSAGE" \
-    pf_wait_log 'milter-reject: END-OF-MESSAGE from .*5\.1\.8 Access denied, bad outbound sender; from=<alice@example\.com> to=<carol@example\.com>'
+expect_refusal_at_data "restricted alice to 1 internal: both 550 5.1.8 lines in reply to DATA, no content sent" \
+    "$T/4"
+tap_check "maillog: Postfix logs the milter's refusal at DATA" \
+    pf_wait_log 'milter-reject: DATA from .*5\.1\.8 Access denied, bad outbound sender; from=<alice@example\.com> to=<carol@example\.com>'
+tap_grep_re "sendguard logs the refusal at DATA, with the restriction" \
+    "$SG_LOG" 'identity=alice@example\.com client=127\.0\.0\.1: refused at DATA: restricted \(external_recipients_per_hour 3 exceeded: 4 recipients\)'
+
+# BDAT (CHUNKING) has no DATA command: Postfix sends the milter's DATA
+# stage at the first BDAT, so the refusal is the reply to that chunk.
+send_bdat "$T/4b" alice@example.com carol@example.com
+expect_refusal "restricted alice with BDAT: both 550 5.1.8 lines in reply to BDAT" \
+    "$T/4b" "$BDAT_LAST"
+tap_check "maillog: Postfix logs the milter's refusal at BDAT" \
+    pf_wait_log 'milter-reject: BDAT from .*5\.1\.8 Access denied, bad outbound sender; from=<alice@example\.com> to=<carol@example\.com>'
+send_bdat "$T/4c" dave@example.com y@ext.test
+expect_reply "dave with BDAT to 1 external: 250 to the chunk" \
+    "$T/4c" "$BDAT_LAST" '^250 '
+tap_check "and Postfix passed it on" pf_wait_log 'to=<y@ext\.test>.*status=sent'
+tap_eq_soon "and sendguard counted it" 1 \
+    sqlite3 "$SG_DB" "SELECT SUM(external) FROM counters WHERE identity='dave@example.com'"
 
 # --- 5. inbound mail is neither counted nor refused -------------------------
 
 before=$(pf_maildir_count)
 send "$T/5" --xclient "ADDR=203.0.113.9" \
     --from someone@outside.test --to alice@example.com
-expect_reply "inbound from 203.0.113.9 to alice: 250 after DATA" \
+expect_reply "inbound from 203.0.113.9 to alice: 250 after the data" \
     "$T/5" "$END_OF_DATA" '^250 '
 subject="Subject: sendguard e2e $N_MSG"
 if pf_wait_maildir $((before + 1)) && [ -n "$(maildir_file_with "$subject")" ]
@@ -178,15 +236,15 @@ else
 	tap_fail "sendguard starts again on the same database"
 fi
 send_alice "$T/7" e@ext.test
-expect_refusal "after restart alice is still refused" \
-    "$T/7" "$END_OF_DATA"
+expect_refusal_at_data "after restart alice is still refused at DATA" \
+    "$T/7"
 
 # --- 8. deleting the row lifts the restriction at once ----------------------
 
 tap_check "sqlite3 deletes alice's restriction" sqlite3 "$SG_DB" \
     "DELETE FROM restrictions WHERE identity='alice@example.com'"
 send_alice "$T/8" carol@example.com
-expect_reply "after the delete alice's very next message: 250 after DATA" \
+expect_reply "after the delete alice's very next message: 250 after the data" \
     "$T/8" "$END_OF_DATA" '^250 '
 
 # The refused message was not counted: 2 + 1 reaches the limit, not over.
@@ -202,8 +260,8 @@ ctl() {
 
 # alice is at 3 of 3 external recipients this hour: one more crosses
 send_alice "$T/10" h@ext.test
-expect_refusal "alice to 1 more external: restricted, both 550 5.1.8 lines" \
-    "$T/10" "$END_OF_DATA"
+expect_refusal_at_data "alice to 1 more external: restricted, both 550 5.1.8 lines at DATA" \
+    "$T/10"
 ctl list --json >"$T/10.json" 2>&1
 tap_eq "sendguardctl list --json exits 0" "$?" 0
 if jq -e 'length == 1 and .[0].identity == "alice@example.com" and
@@ -217,11 +275,10 @@ else
 	tap_diag "$T/10.json"
 fi
 send_alice "$T/10b" carol@example.com
-expect_refusal "restricted alice is refused after DATA" "$T/10b" \
-    "$END_OF_DATA"
+expect_refusal_at_data "restricted alice is refused at DATA" "$T/10b"
 
-# refuse_restricted_at = "mail_from", by SIGHUP: before the data, from the
-# next SMTP session on
+# refuse_restricted_at = "mail_from", by SIGHUP: at MAIL FROM, before the
+# recipients, from the next SMTP session on
 printf 'refuse_restricted_at = "mail_from";\n' >>"$SG_CONF"
 tap_check "SIGHUP: sendguard reloads with refuse_restricted_at = mail_from" \
     sg_reload
@@ -240,7 +297,7 @@ tap_grep "and reminds the admin to reset the password" "$T/10.unblock" \
 # No restart, no wait: the very next message.  Three external recipients
 # fit only because unblock reset her counters (she was at 3 of 3).
 send_alice "$T/10c" i@ext.test,j@ext.test,k@ext.test
-expect_reply "the very next message after unblock: 250 after DATA" \
+expect_reply "the very next message after unblock: 250 after the data" \
     "$T/10c" "$END_OF_DATA" '^250 '
 ctl show alice@example.com --json >"$T/10.show" 2>/dev/null
 tap_eq "sendguardctl show: alice is no longer restricted (exit 1)" "$?" 1

@@ -8,7 +8,9 @@
 #   1. spamd: GTUBE from an authenticated user counts as spam, a clean
 #      message does not; the 2nd spam message reaches
 #      spam_messages_per_day = 2: refused with 550 5.1.8 and restricted;
-#      the next message is refused after DATA.
+#      the next message is refused too.  With spam checking on, an
+#      outbound message is judged at end of message (its verdict needs the
+#      content): the refusals come after the data, not at DATA.
 #   2. Headers: a huge folded X-Spam-Status; a sender's own "X-Spam-Status:
 #      No" decides when nothing strips it, and is gone with Postfix
 #      header_checks IGNORE; a filter milter that inserts its header at the
@@ -276,7 +278,7 @@ msg "$T/clean.msg" alice@example.com "" "$CLEAN"
 msg "$T/gtube.msg" alice@example.com "" "$GTUBE"
 
 send_as "$T/1a" alice "$T/clean.msg"
-expect_reply "a clean message from alice: 250 after DATA" "$T/1a" \
+expect_reply "a clean message from alice: 250 after the data" "$T/1a" \
     "$END_OF_DATA" '^250 '
 expect_spam "spamd calls it clean: alice's spam count stays 0" \
     alice 1 0
@@ -284,23 +286,25 @@ tap_grep_re "the log line says ham by spamd, with the score" "$SG_LOG" \
     'identity=alice@example.com .*spam day 0/2; verdict ham by spamd, score -?[0-9.]+/5.00: accepted'
 
 send_as "$T/1b" alice "$T/gtube.msg"
-expect_reply "GTUBE from alice (spam 1 of 2): 250 after DATA" "$T/1b" \
+expect_reply "GTUBE from alice (spam 1 of 2): 250 after the data" "$T/1b" \
     "$END_OF_DATA" '^250 '
 expect_spam "spamd calls it spam: alice's spam count is 1" alice 2 1
 tap_grep_re "the log line says spam by spamd" "$SG_LOG" \
     'identity=alice@example.com .*spam day 1/2; verdict spam by spamd, score 100[0-9.]+/5.00: accepted'
 
 send_as "$T/1c" alice "$T/gtube.msg"
-expect_refusal "the 2nd GTUBE reaches the limit: both 550 5.1.8 lines after DATA" \
-    "$T/1c" "$END_OF_DATA"
+expect_refusal_after_data "the 2nd GTUBE reaches the limit: 354 to DATA, both 550 5.1.8 lines after the data" \
+    "$T/1c"
 tap_eq "the restriction names the spam limit" \
     "$(sqlite3 -separator '|' "$SG_DB" "SELECT limit_name, count, reason
     FROM restrictions WHERE identity = 'alice@example.com'")" \
     "spam_messages_per_day|2|spam_messages_per_day 2 reached: 2 spam messages"
 
 send_as "$T/1d" alice "$T/clean.msg"
-expect_refusal "restricted alice, even a clean message: 550 5.1.8 after DATA" \
-    "$T/1d" "$END_OF_DATA"
+expect_refusal_after_data "restricted alice, even a clean message: 354 to DATA, 550 5.1.8 after the data" \
+    "$T/1d"
+tap_grep_re "sendguard logs the refusal at end of message (spam checking on)" \
+    "$SG_LOG" 'identity=alice@example\.com client=[0-9.]+: refused at end of message: restricted \(spam_messages_per_day 2 reached'
 
 # --- 2. headers --------------------------------------------------------------
 
@@ -317,7 +321,7 @@ expect_refusal "restricted alice, even a clean message: 550 5.1.8 after DATA" \
 } >"$T/huge.hdr"
 msg "$T/huge.msg" erin@example.com "$(cat "$T/huge.hdr")" "$CLEAN"
 send_as "$T/2a" erin "$T/huge.msg"
-expect_reply "a 60 kB folded X-Spam-Status: 250 after DATA" "$T/2a" \
+expect_reply "a 60 kB folded X-Spam-Status: 250 after the data" "$T/2a" \
     "$END_OF_DATA" '^250 '
 expect_spam "judged spam from its first 2 kB" erin 1 1
 tap_grep "and the cut is logged" "$SG_LOG" \
@@ -387,7 +391,7 @@ sg_conf hold
 sg_start || tap_fail "sendguard starts with spam.on_message = hold"
 msg "$T/hold.msg" ivan@example.com "" "$GTUBE"
 send_as "$T/3" ivan "$T/hold.msg"
-expect_reply "GTUBE from ivan with hold: 250 after DATA" "$T/3" \
+expect_reply "GTUBE from ivan with hold: 250 after the data" "$T/3" \
     "$END_OF_DATA" '^250 '
 qid=$(sed -n 's/.*queued as \([0-9A-Za-z]*\).*/\1/p' "$T/3" | head -n 1)
 postqueue -c "$PF_CONF" -p >"$T/queue.out" 2>&1

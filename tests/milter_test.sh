@@ -24,10 +24,10 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 # make_conf ON_STORE_ERROR [REFUSE_AT] - write $DIR/sg.conf
-# (refuse_restricted_at: end_of_message, the default, unless given)
+# (refuse_restricted_at: data, the default, unless given)
 make_conf() {
 	sed -e "s|@DIR@|$DIR|g" -e "s|@ON_STORE_ERROR@|$1|" \
-	    -e "s|@REFUSE_AT@|${2:-end_of_message}|" \
+	    -e "s|@REFUSE_AT@|${2:-data}|" \
 	    tests/milter/limits.conf.in >"$DIR/sg.conf"
 }
 
@@ -67,8 +67,8 @@ lua() {
 	_script=$1
 	shift
 	miltertest -s "tests/milter/$_script" -D SOCK="${LUA_SOCK:-unix:$DIR/sg.sock}" \
-	    -D DB="$DIR/sg.db" -D TAP="$PWD/tests/milter" "$@" \
-	    >"$DIR/lua.out" 2>&1
+	    -D DB="$DIR/sg.db" -D TAP="$PWD/tests/milter" \
+	    -D LOG="${LUA_LOG:-$DIR/sg.log}" "$@" >"$DIR/lua.out" 2>&1
 	_rc=$?
 	while IFS= read -r _l; do
 		case "$_l" in
@@ -126,13 +126,13 @@ tap_grep_re "a restriction is logged at warning with its reason" "$DIR/sg.log" \
     'identity=alice@example.com client=203.0.113.9: restricted: external_recipients_per_hour 3 exceeded: 4 recipients; action block'
 tap_grep "a malformed sender is logged, cleaned" "$DIR/sg.log" \
     'sender malformed address: "<bad address@example.com>"; tempfailing'
-tap_grep "a restricted sender's refusal is logged at end of message, with Sendmail's queue id" \
+tap_grep "a restricted sender's refusal is logged at DATA, with Sendmail's queue id" \
     "$DIR/sg.log" \
-    "6AN1YhGT002418: identity=d=1@example.com client=203.0.113.9: refused at end of message: restricted"
+    "6AN1YhGT002418: identity=d=1@example.com client=203.0.113.9: refused at DATA: restricted"
 
 # --- a hard cap across threads: 12 parallel messages, limit 3 -------------
 
-# Each one stops before end-of-message, blocked opening a fifo, until all 12
+# Each one stops before DATA, blocked opening a fifo, until all 12
 # are there; opening the fifo's other end releases them at the same moment.
 mkdir "$DIR/race"
 mkfifo "$DIR/race/go"
@@ -166,7 +166,7 @@ tap_eq "and the other 9 refused" \
 tap_eq_soon "the database counts 3 external recipients for the racer" 3 \
     sqlite3 "$DIR/sg.db" "SELECT SUM(external) FROM counters WHERE identity='racer@example.com'"
 
-# --- over TCP: the DATA stage stays, answered (the 44 ms stall) ------------
+# --- over TCP: DATA answered there too (no 44 ms stall) -------------------
 
 # A second instance, same configuration and database, on an inet socket.
 INET_PORT=$(net_pick_port) || tap_fail "a free TCP port"
@@ -178,7 +178,7 @@ while ! net_port_listening "$INET_PORT" && [ "$_i" -lt 100 ]; do
 	sleep 0.1
 	_i=$((_i + 1))
 done
-LUA_SOCK="inet:$INET_PORT@127.0.0.1" lua inet.lua
+LUA_SOCK="inet:$INET_PORT@127.0.0.1" LUA_LOG="$DIR/inet.log" lua inet.lua
 stop_pid "$INET_PID" "sendguard on TCP"
 INET_PID=""
 
@@ -260,7 +260,7 @@ for _m in reject hold; do
 	lua spam_onmsg.lua -D ON_MESSAGE="$_m"
 done
 
-# --- refuse_restricted_at = mail_from: the same, refused before the data ---
+# --- refuse_restricted_at = mail_from: the same, refused at MAIL FROM ------
 
 sg_stop
 rm -f "$DIR"/sg.db*

@@ -19,6 +19,12 @@
 #   sg_cleanup          EXIT trap: stop sendguard, then sg_finish
 #   sg_finish           logs if a test failed; stop and remove Postfix
 #   expect_refusal WHAT FILE ERE  TAP: the reply to ERE is the refusal
+#   expect_refusal_at_data WHAT FILE [LINES]
+#                       TAP: the reply to DATA is the refusal (or LINES)
+#                       and the client never sent the message's content
+#   expect_refusal_after_data WHAT FILE
+#                       TAP: DATA got 354, and the reply to the content's
+#                       final dot is the refusal (spam checking on)
 #   send OUT ARG...     one swaks session into the Postfix instance
 #   maildir_file_with STRING  the Maildir file holding STRING
 
@@ -173,4 +179,37 @@ REFUSAL=$(printf '<** 550-5.1.8 %s\n<** 550 5.1.8 %s' "$SG_TEXT1" "$SG_TEXT2")
 expect_refusal() {
 	tap_eq "$1" "$(reply_after "$2" "$3")" "$REFUSAL" ||
 	    transcript_diag "$2"
+}
+
+# expect_refusal_at_data WHAT FILE [LINES] - the reply to the DATA command
+# is exactly LINES (default: the two-line default refusal), so the client
+# never got a 354 and never sent the content nor its final dot (needs
+# swaks.sh)
+expect_refusal_at_data() {
+	_got=$(reply_after "$2" "$DATA_COMMAND")
+	if [ "$_got" = "${3:-$REFUSAL}" ] && ! client_sent "$2" "$END_OF_DATA"
+	then
+		tap_ok "$1"
+	else
+		tap_fail "$1" "reply to DATA, got:" "$_got" \
+		    "want (and no content sent after it):" "${3:-$REFUSAL}"
+		transcript_diag "$2"
+	fi
+}
+
+# expect_refusal_after_data WHAT FILE - DATA got its 354 and the client
+# sent the content: the refusal is the reply to its final dot (needs
+# swaks.sh)
+expect_refusal_after_data() {
+	_got=$(reply_after "$2" "$DATA_COMMAND")
+	_end=$(reply_after "$2" "$END_OF_DATA")
+	if printf '%s\n' "$_got" | grep -qx '<-  354 .*' &&
+	    [ "$(printf '%s\n' "$_got" | wc -l)" -eq 1 ] &&
+	    [ "$_end" = "$REFUSAL" ]; then
+		tap_ok "$1"
+	else
+		tap_fail "$1" "reply to DATA (want one 354 line), got:" "$_got" \
+		    "reply to the final dot, got:" "$_end" "want:" "$REFUSAL"
+		transcript_diag "$2"
+	fi
 }

@@ -8,9 +8,13 @@
 #   expect_reply WHAT FILE ERE CODE_ERE
 #                               TAP: that reply is one line whose text
 #                               matches CODE_ERE
-#   END_OF_DATA                 the ERE of the client's end of DATA
+#   client_sent FILE ERE        did the client send a line matching ERE?
+#   END_OF_DATA                 the ERE of the client's end of the data
+#                               (the dot after the message's content)
+#   DATA_COMMAND                the ERE of the client's DATA command
 
 END_OF_DATA='^\.$'
+DATA_COMMAND='^DATA$'
 
 # reply_after FILE ERE - the server's reply lines to the client line ERE
 reply_after() {
@@ -18,6 +22,14 @@ reply_after() {
 		found && /^ (->|~>|\*\*>) / { exit }
 		found && /^<[-~*]/ { print }
 		!found && /^ (->|~>) / && substr($0, 5) ~ re { found = 1 }
+	' "$1"
+}
+
+# client_sent FILE ERE - did the client send a line matching ERE?
+client_sent() {
+	awk -v re="$2" '
+		/^ (->|~>) / && substr($0, 5) ~ re { f = 1 }
+		END { exit !f }
 	' "$1"
 }
 

@@ -1,9 +1,10 @@
 -- connect.lua - open one milter session from 127.0.0.1, send one message
--- and print "connect X mail Y eom Z": X the answer to the connect event
--- (sendguard negotiates no reply there: miltertest says "continue"), Y the
--- answer to MAIL FROM (continue too by default: refuse_restricted_at =
--- end_of_message), Z the answer at end of message ("-" if MAIL FROM already
--- decided).  daemon_test.sh: no new message during a shutdown.
+-- and print "connect X mail Y data Z [eom W]": X the answer to the connect
+-- event (sendguard negotiates no reply there: miltertest says "continue"),
+-- Y the answer to MAIL FROM (continue too by default: refuse_restricted_at
+-- = "data"), Z the answer to DATA ("-" if MAIL FROM already decided), W
+-- the answer at end of message, only if DATA said continue.
+-- daemon_test.sh: no new message during a shutdown.
 dofile(TAP .. "/tap.lua")
 
 local conn = mt.connect(SOCK, 50, 0.1)
@@ -19,10 +20,15 @@ local r = mt.getreply(conn)
 out = out .. " mail " .. rname(r)
 if r == SMFIR_CONTINUE then
 	check(mt.rcptto(conn, "<someone@ext.test>"), "rcptto")
-	check(mt.eom(conn), "eom")
-	out = out .. " eom " .. rname(mt.getreply(conn))
+	check(mt.data(conn), "data")
+	r = mt.getreply(conn)
+	out = out .. " data " .. rname(r)
+	if r == SMFIR_CONTINUE then
+		check(mt.eom(conn), "eom")
+		out = out .. " eom " .. rname(mt.getreply(conn))
+	end
 else
-	out = out .. " eom -"
+	out = out .. " data -"
 end
 print(out)
 mt.disconnect(conn)

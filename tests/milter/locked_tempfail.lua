@@ -12,27 +12,25 @@ local function one()
 	check(mt.mailfrom(conn, "<dave@example.com>"), "mailfrom")
 	local rm = mt.getreply(conn)
 	check(mt.rcptto(conn, "<a@ext.test>"), "rcptto")
-	check(mt.eom(conn), "eom")
-	return rm, mt.getreply(conn)
+	return rm, finish(conn)
 end
 
 local rm, re = one()
 is(rm, SMFIR_CONTINUE, "a locked database does not block readers at MAIL FROM (WAL)")
-is(re, SMFIR_CONTINUE, "the first message is judged on a read and accepted")
+is(re, SMFIR_ACCEPT, "the first message is judged on a read and accepted")
 -- the writer gives up after busy_timeout_ms (200): at most 50 tries
 local accepted, tries = 1, 0
-while re == SMFIR_CONTINUE and tries < 50 do
+while re == SMFIR_ACCEPT and tries < 50 do
 	os.execute("sleep 0.1")
 	rm, re = one()
-	if re == SMFIR_CONTINUE then
+	if re == SMFIR_ACCEPT then
 		accepted = accepted + 1
 	end
 	tries = tries + 1
 end
 is(re, SMFIR_REPLYCODE, "once its counts cannot be written past the busy timeout, a message is tempfailed")
-ok(reply_is(conn, "451", "4.3.0",
-    { "Outbound sender policy temporarily unavailable, try again later" }),
-    "with 451 4.3.0, so the client retries")
+ok(logged("identity=dave@example.com: database error while counting recipients: writing counts: "),
+    "as a database error, tempfailed (451 4.3.0: the client retries; log)")
 local f = io.open(DB .. ".accepted", "w")
 f:write(accepted, "\n")
 f:close()

@@ -20,7 +20,8 @@ local function connect(ip, ...)
 end
 
 -- message(conn, qid, login, rcpts): MAIL FROM with the macros an MTA sends
--- there, the recipients, end-of-message; the replies at MAIL and at eom
+-- there, the recipients, DATA (and end of message if DATA did not decide);
+-- the replies at MAIL and at the judgement
 local function message(conn, qid, login, rcpts)
 	check(mt.macro(conn, SMFIC_MAIL, "i", qid, "{auth_type}", "PLAIN",
 	    "{auth_authen}", login), "mail macros")
@@ -32,8 +33,7 @@ local function message(conn, qid, login, rcpts)
 	for _, r in ipairs(rcpts) do
 		check(mt.rcptto(conn, r), "rcptto")
 	end
-	check(mt.eom(conn), "eom")
-	return rm, mt.getreply(conn)
+	return rm, finish(conn)
 end
 
 local function sendmail_connect()
@@ -47,16 +47,16 @@ do
 	local rm, re = message(conn, "6AN1YhGT002416", "d+3D1+2Bx@example.com",
 	    { "<a@ext.test>" })
 	is(rm, SMFIR_CONTINUE, "Sendmail: an xtext login passes MAIL FROM")
-	is(re, SMFIR_CONTINUE, "Sendmail: its message is accepted")
+	is(re, SMFIR_ACCEPT, "Sendmail: its message is accepted at DATA")
 	ok(sql_soon("SELECT SUM(external) FROM counters WHERE identity='d=1@example.com'", "1") == "1",
 	    "Sendmail: {auth_authen} d+3D1+2Bx@example.com is decoded: counted as d=1@example.com")
 	ok(sql("SELECT COUNT(*) FROM counters WHERE identity='d@example.com'") == "0",
 	    "Sendmail: and not cut at the xtext '+' into d@example.com")
 
-	-- over the limit at end-of-message, then refused (MODE: tap.lua)
+	-- over the limit at DATA, then refused (MODE: tap.lua)
 	rm, re = message(conn, "6AN1YhGT002417", "d+3D1+2Bx@example.com",
 	    { "<b@ext.test>", "<c@ext.test>", "<e@ext.test>" })
-	is(re, SMFIR_REPLYCODE, "Sendmail: the crossing message is refused at end-of-message")
+	is(re, SMFIR_REPLYCODE, "Sendmail: the crossing message is refused at DATA")
 	ok(sql("SELECT queue_id FROM restrictions WHERE identity='d=1@example.com'") ==
 	    "6AN1YhGT002417", "Sendmail: the restriction records the queue id sent at MAIL FROM")
 	rm, re = message(conn, "6AN1YhGT002418", "d+3D1+2Bx@example.com", { "<f@ext.test>" })
@@ -69,7 +69,7 @@ do
 	local conn = sendmail_connect()
 	local _, re = message(conn, "6AN1YhGT002419", "Gina+Phone@example.com",
 	    { "<a@ext.test>" })
-	is(re, SMFIR_CONTINUE, "Sendmail: a login that is not xtext is accepted")
+	is(re, SMFIR_ACCEPT, "Sendmail: a login that is not xtext is accepted")
 	ok(sql_soon("SELECT SUM(external) FROM counters WHERE identity='gina@example.com'", "1") == "1",
 	    "Sendmail: and taken as is (gina@example.com)")
 	mt.disconnect(conn)
@@ -80,7 +80,7 @@ do
 	local conn = connect("203.0.113.9", "j", "mx.sendguard.test",
 	    "{daemon_name}", "smtpd", "v", "Postfix 3.7.11")
 	local _, re = message(conn, "", "p=q+3D@example.com", { "<a@ext.test>" })
-	is(re, SMFIR_CONTINUE, "Postfix: a login with '+3D' in it is accepted")
+	is(re, SMFIR_ACCEPT, "Postfix: a login with '+3D' in it is accepted")
 	ok(sql_soon("SELECT SUM(external) FROM counters WHERE identity='p=q@example.com'", "1") == "1",
 	    "Postfix: the login is not decoded (p=q+3D@example.com counts as p=q@example.com)")
 	mt.disconnect(conn)

@@ -16,8 +16,7 @@ if r == SMFIR_CONTINUE then
 	if go then
 		go:close()
 	end
-	check(mt.eom(conn), "eom")
-	r = mt.getreply(conn)
+	r = finish(conn)
 end
 if r == SMFIR_CONTINUE or r == SMFIR_ACCEPT then
 	print("result accepted")

@@ -1,8 +1,7 @@
 -- send.lua - one message from FROM (an internal client, 127.0.0.1) to N
 -- external recipients; prints "result accepted", "result refused" (a
 -- reply code or a reject) or "result other".  With HOLD set (a directory), it
--- stops before
--- end-of-message: it creates HOLD/ready and blocks opening the fifo
+-- stops before DATA: it creates HOLD/ready and blocks opening the fifo
 -- HOLD/go until the test opens its other end (daemon_test.sh: a message
 -- in flight during a shutdown).
 dofile(TAP .. "/tap.lua")
@@ -21,8 +20,7 @@ if r == SMFIR_CONTINUE then
 			go:close()
 		end
 	end
-	check(mt.eom(conn), "eom")
-	r = mt.getreply(conn)
+	r = finish(conn)
 end
 if r == SMFIR_CONTINUE or r == SMFIR_ACCEPT then
 	print("result accepted")

@@ -64,13 +64,28 @@ function sh(cmd)
 end
 
 -- MODE: sendguard's refuse_restricted_at, from -D MODE=... (default
--- "end_of_message"); AT_MAIL: it refuses at MAIL FROM; WHERE: in words
-MODE = MODE or "end_of_message"
+-- "data"); AT_MAIL: it refuses at MAIL FROM; WHERE: in words (with spam
+-- checking off, where sendguard judges a message is DATA)
+MODE = MODE or "data"
 AT_MAIL = MODE == "mail_from"
-WHERE = AT_MAIL and "at MAIL FROM" or "at end of message"
+WHERE = AT_MAIL and "at MAIL FROM" or "at DATA"
+
+-- finish(conn): DATA, then (unless DATA decided the message, as sendguard
+-- does with spam checking off) the end of the message; the reply that
+-- decided it.  A message sendguard lets through at DATA is accepted
+-- there (SMFIR_ACCEPT): the MTA then sends it nothing more of it.
+function finish(conn)
+	check(mt.data(conn), "data")
+	local r = mt.getreply(conn)
+	if r ~= SMFIR_CONTINUE then
+		return r
+	end
+	check(mt.eom(conn), "eom")
+	return mt.getreply(conn)
+end
 
 -- final(rm, re): the reply that decided a message, from its replies at
--- MAIL FROM (rm) and at end of message (re; nil if not reached)
+-- MAIL FROM (rm) and at its judgement (re: finish; nil if not reached)
 function final(rm, re)
 	if rm ~= SMFIR_CONTINUE then
 		return rm
@@ -79,17 +94,17 @@ function final(rm, re)
 end
 
 -- passed(rm, re): was the message let through without being judged?
--- accepted at MAIL FROM, or (no reply there) let through at its end
+-- accepted at MAIL FROM, or (no reply there) accepted at DATA
 function passed(rm, re)
 	if AT_MAIL then
 		return rm == SMFIR_ACCEPT
 	end
-	return rm == SMFIR_CONTINUE and re == SMFIR_CONTINUE
+	return rm == SMFIR_CONTINUE and re == SMFIR_ACCEPT
 end
 
--- judged(conn, from, rcpts): MAIL FROM, the recipients and the end of the
--- message, up to the first reply other than continue; that reply (where
--- sendguard judges a message depends on MODE)
+-- judged(conn, from, rcpts): MAIL FROM, the recipients, DATA and the end
+-- of the message, up to the first reply other than continue; that reply
+-- (where sendguard judges a message depends on MODE)
 function judged(conn, from, rcpts)
 	check(mt.mailfrom(conn, from), "mailfrom")
 	local r = mt.getreply(conn)
@@ -103,8 +118,7 @@ function judged(conn, from, rcpts)
 			return r
 		end
 	end
-	check(mt.eom(conn), "eom")
-	return mt.getreply(conn)
+	return finish(conn)
 end
 
 -- sql(query): the first line sqlite3 prints for query on the test database
@@ -134,6 +148,25 @@ function done()
 	if tap_failed > 0 then
 		os.exit(1)
 	end
+end
+
+-- logged(text): does sendguard's log (-D LOG) have a line with text?  The
+-- reply to DATA carries no text miltertest can check (it keeps that for
+-- end of message): what sendguard decided there is read from its log,
+-- and the text itself from the MTA in tests/e2e_postfix.sh.
+function logged(text)
+	local f = io.open(LOG, "r")
+	if f == nil then
+		return false
+	end
+	for l in f:lines() do
+		if l:find(text, 1, true) then
+			f:close()
+			return true
+		end
+	end
+	f:close()
+	return false
 end
 
 -- reply_is(conn, code, xcode, lines): did end-of-message set exactly this
