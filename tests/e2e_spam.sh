@@ -240,10 +240,13 @@ postconf -c "$PF_CONF" "smtpd_milters = unix:$SG_SOCK"
 # A private spamd: the packaged rules, our own siteconfig (the .pre files
 # load the plugins), no user configuration, no network tests.
 cp /etc/spamassassin/*.pre "$PF_DIR/sa/"
-# pf_pick_port is seeded by our pid: the same port as Postfix's; skip it.
-SPAMD_PORT=$(awk -v s="$$" -v not="$PF_PORT" 'BEGIN { srand(s + 7919);
-    do p = 20000 + int(rand() * 40000); while (p == not); print p }')
-net_port_listening "$SPAMD_PORT" && SPAMD_PORT=$((SPAMD_PORT + 1))
+# Postfix is not listening yet: skip its port by hand.
+SPAMD_PORT=$(net_pick_port) || SPAMD_PORT=""
+_i=0
+while [ "$SPAMD_PORT" = "$PF_PORT" ] && [ "$_i" -lt 10 ]; do
+	SPAMD_PORT=$(net_pick_port)
+	_i=$((_i + 1))
+done
 SPAMD_PIDFILE=$PF_DIR/spamd.pid
 spamd -d -i "127.0.0.1:$SPAMD_PORT" -A 127.0.0.1 -u nobody -x -L \
     -r "$SPAMD_PIDFILE" --siteconfigpath="$PF_DIR/sa" -s "$T/spamd.log" \

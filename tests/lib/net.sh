@@ -6,7 +6,7 @@
 #   wait_for CMD...         run CMD until it succeeds, at most 10 s
 #   proc_alive PID          is PID running (a zombie is not)?
 #   net_port_listening P    is something listening on TCP port P?
-#   net_pick_port           print a free TCP port in 20000..59999
+#   net_pick_port           print a free TCP port below the ephemeral range
 #   stop_pid PID NAME       SIGTERM a child, wait (10 s), SIGKILL, reap
 #
 # Functions return 0 on success, 1 on failure and never exit.
@@ -42,14 +42,28 @@ net_port_listening() {
 	ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
 }
 
-# net_pick_port - print a free TCP port in 20000..59999
+# net_pick_port - print a free TCP port in 10000..(the kernel's first
+# ephemeral port - 1), 10000..32767 by default: a port in the ephemeral
+# range may be the local end of a client connection by the time a daemon
+# binds it ("Address already in use"); free means no socket of any state
+# uses it
 net_pick_port() {
 	_net_seed=$$
 	_net_i=0
+	_net_top=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	case $_net_top in
+	'' | *[!0-9]*) _net_top=32768 ;;
+	esac
+	[ "$_net_top" -gt 11000 ] || _net_top=32768
 	while [ "$_net_i" -lt 50 ]; do
-		_net_p=$(awk -v s="$_net_seed$_net_i" \
-		    'BEGIN { srand(s); print 20000 + int(rand() * 40000) }')
-		if ! net_port_listening "$_net_p"; then
+		# /dev/urandom, so that two picks in one shell differ; the
+		# pid-seeded awk if it cannot be read
+		_net_r=$(od -An -N2 -tu2 /dev/urandom 2>/dev/null | tr -d ' ')
+		_net_p=$(awk -v s="$_net_seed$_net_i" -v r="$_net_r" \
+		    -v top="$_net_top" 'BEGIN { srand(s);
+		    x = (r != "") ? r / 65536 : rand();
+		    print 10000 + int(x * (top - 10000)) }')
+		if ! ss -Htan "sport = :$_net_p" 2>/dev/null | grep -q .; then
 			echo "$_net_p"
 			return 0
 		fi
