@@ -550,8 +550,8 @@ mlfi_data(SMFICTX *ctx)
 
 	if (c == NULL)
 		return SMFIS_CONTINUE;
-	if (c->cctx_msg.mctx_outbound && c->cctx_msg.mctx_spam_on &&
-	    c->cctx_msg.mctx_late_xcode == NULL)
+	/* (a 451 kept from MAIL FROM comes before the sender is outbound) */
+	if (c->cctx_msg.mctx_outbound && c->cctx_msg.mctx_spam_on)
 		return SMFIS_CONTINUE;
 	r = judge(ctx, c, "DATA");
 	return r == SMFIS_CONTINUE ? SMFIS_ACCEPT : r;

@@ -48,7 +48,6 @@ net_port_listening() {
 # binds it ("Address already in use"); free means no socket of any state
 # uses it
 net_pick_port() {
-	_net_seed=$$
 	_net_i=0
 	_net_top=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
 	case $_net_top in
@@ -56,13 +55,9 @@ net_pick_port() {
 	esac
 	[ "$_net_top" -gt 11000 ] || _net_top=32768
 	while [ "$_net_i" -lt 50 ]; do
-		# /dev/urandom, so that two picks in one shell differ; the
-		# pid-seeded awk if it cannot be read
-		_net_r=$(od -An -N2 -tu2 /dev/urandom 2>/dev/null | tr -d ' ')
-		_net_p=$(awk -v s="$_net_seed$_net_i" -v r="$_net_r" \
-		    -v top="$_net_top" 'BEGIN { srand(s);
-		    x = (r != "") ? r / 65536 : rand();
-		    print 10000 + int(x * (top - 10000)) }')
+		# from /dev/urandom, so that two picks in one shell differ
+		_net_r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+		_net_p=$((10000 + ${_net_r:-0} % (_net_top - 10000)))
 		if ! ss -Htan "sport = :$_net_p" 2>/dev/null | grep -q .; then
 			echo "$_net_p"
 			return 0
