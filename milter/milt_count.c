@@ -21,9 +21,9 @@
  * message of that sender is refused whichever it sees, mark or row.
  *
  * What a crash loses: counts not written yet, at most one transaction's
- * worth: the counts of the last few milliseconds (a lone count waits
- * CNT_GATHER_MS for company, a busy writer's next batch waits for its
- * transaction).  A stop writes everything first.
+ * worth: the counts of the last CNT_GATHER_MS or so (a count waits that
+ * long for company unless CNT_GATHER rows are waiting, and a busy writer's
+ * next batch waits for its transaction).  A stop writes everything first.
  * While the database refuses the writes, milt_count_failing() says so and
  * a message's judgement treats it as a database error (on_store_error), so
  * the memory held stays bounded by the messages in flight.
@@ -46,8 +46,8 @@
 #define CNT_SLOTS	4	/* minute buckets per sender in memory */
 #define CNT_MAX_SENDERS	100000	/* senders with pending counts, at most */
 #define CNT_BATCH_MAX	4096	/* bucket rows per write transaction */
-#define CNT_GATHER	64	/* fewer waiting: gather a little longer */
-#define CNT_GATHER_MS	2
+#define CNT_GATHER	64	/* fewer rows waiting: gather ... */
+#define CNT_GATHER_MS	20	/* ... up to this long */
 #define CNT_RETRY_MS	250	/* after a failed write */
 #define CNT_STOP_TRIES	3	/* writes tried at stop before giving up */
 
@@ -81,6 +81,7 @@ static struct cnt_sender *cnt_queue;	/* senders with queued counts */
 static unsigned cnt_nqueued;		/* slots with queued counts */
 static unsigned cnt_nsenders;
 static bool cnt_writer_idle;		/* waiting for work: signal it */
+static bool cnt_writer_gathering;	/* gathering: signal at CNT_GATHER */
 static bool cnt_stopping;
 static bool cnt_writer_gone;		/* nothing added now would be written */
 static atomic_bool cnt_failing;	/* the last write failed; written
@@ -258,8 +259,10 @@ milt_count_add(const char *identity, int64_t bucket, const store_delta *d)
 		n->cn_dnext = cnt_queue;
 		cnt_queue = n;
 	}
-	if (cnt_writer_idle) {
+	if (cnt_writer_idle ||
+	    (cnt_writer_gathering && cnt_nqueued >= CNT_GATHER)) {
 		cnt_writer_idle = false;
+		cnt_writer_gathering = false;
 		pthread_cond_signal(&cnt_cond);
 	}
 	return 0;
@@ -433,11 +436,16 @@ wait_ms(unsigned ms)
 }
 
 /*
- * writer_thread - write what is queued, as soon as something is; under
- * load, what arrived during one transaction makes the next one.  A small
- * batch waits CNT_GATHER_MS for company, so a steady trickle does not cost
- * a transaction per message.  A failure is logged (once a minute at most),
- * makes milt_count_failing() true, and is retried every CNT_RETRY_MS.
+ * writer_thread - write what is queued; under load, what arrived during
+ * one transaction makes the next one.  Fewer than CNT_GATHER rows wait up
+ * to CNT_GATHER_MS for company, so the MTA's usual rates (hundreds of
+ * messages a second) cost a transaction every CNT_GATHER_MS, not one per
+ * message: each commit is a write to the log, and it makes every reader
+ * handle read its pages again.  The CNT_GATHER-th row ends the wait, so
+ * batches stay small (and the commit's hold of the barrier short) when
+ * thousands of messages a second come.  A failure is logged (once a minute
+ * at most), makes milt_count_failing() true, and is retried every
+ * CNT_RETRY_MS.
  */
 static void *
 writer_thread(void *arg)
@@ -459,8 +467,11 @@ writer_thread(void *arg)
 		if (cnt_nqueued == 0 && cnt_stopping)
 			break;
 		if (cnt_nqueued < CNT_GATHER && !cnt_stopping &&
-		    !atomic_load(&cnt_failing))
+		    !atomic_load(&cnt_failing)) {
+			cnt_writer_gathering = true;
 			wait_ms(CNT_GATHER_MS);
+			cnt_writer_gathering = false;
+		}
 		k = take_batch();
 		pthread_mutex_unlock(&cnt_lock);
 

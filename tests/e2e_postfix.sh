@@ -299,6 +299,8 @@ tap_grep "and reminds the admin to reset the password" "$T/10.unblock" \
 send_alice "$T/10c" i@ext.test,j@ext.test,k@ext.test
 expect_reply "the very next message after unblock: 250 after the data" \
     "$T/10c" "$END_OF_DATA" '^250 '
+tap_eq_soon "and her three recipients are written (from zero)" 3 \
+    sqlite3 "$SG_DB" "SELECT SUM(external) FROM counters WHERE identity='alice@example.com'"
 ctl show alice@example.com --json >"$T/10.show" 2>/dev/null
 tap_eq "sendguardctl show: alice is no longer restricted (exit 1)" "$?" 1
 if jq -e '.restricted == false and

@@ -79,7 +79,7 @@ tap_eq() {
 }
 
 # tap_eq_soon WHAT WANT CMD... - like tap_eq on CMD's output, for a value
-# written in the background (sendguard writes counts a few milliseconds
+# written in the background (sendguard writes counts up to 20 ms
 # after the reply): CMD is run again until it prints WANT, at most 50
 # times over about 5 s
 tap_eq_soon() {

@@ -23,4 +23,8 @@ conn = session("203.0.113.9", "erin@example.com")
 is(judged(conn, "<erin@example.com>", { "<colleague@example.com>" }), SMFIR_ACCEPT,
     "and erin's next message passes")
 mt.disconnect(conn)
+-- Waited for, too, so that the lock taken next (locked_*.lua) finds no
+-- count of hers still to be written.
+ok(sql_soon("SELECT SUM(internal) FROM counters WHERE identity='erin@example.com'", "1") == "1",
+    "counted in the database that came back, once only")
 done()

@@ -130,7 +130,7 @@ function sql(query)
 end
 
 -- sql_soon(query, want): sql(query), asked again until it prints want
--- (counts are written a few milliseconds after the reply), at most 50
+-- (counts are written up to 20 ms after the reply), at most 50
 -- times over about 5 s; the last answer
 function sql_soon(query, want)
 	local got = sql(query)
