@@ -14,12 +14,16 @@
 #
 # Every figure is the median of RUNS runs, with min and max; the runs are
 # interleaved (run 1 of every scenario, then run 2 ...) so that ratios,
-# computed run by run, hold on a noisy machine.  Needs root, postfix,
+# computed run by run, hold on a noisy machine.  The order alternates, odd
+# runs forward and even runs backward, so that no scenario is always
+# measured right after the same one: measured twice in a row in one fixed
+# order, the same null milter came out 0.95x itself (median of 8 runs).  Needs root, postfix,
 # policyd-rate-limit, sqlite3 and the built programs (make bench does it).
 # Everything lives in one temporary directory; every daemon started here is
 # stopped by pid (or by its own config directory) on exit.
 #
-# Environment: BENCH_RUNS (3), BENCH_MSGS (2000 per SMTP run), BENCH_SESSIONS
+# Environment: BENCH_RUNS (6; even, so each order counts as often),
+# BENCH_MSGS (2000 per SMTP run), BENCH_SESSIONS
 # (20), BENCH_GEN_MSGS (20000), BENCH_GEN_CONNS (8), BENCH_GEN_SENDERS
 # (10000), BENCH_MEM_SENDERS (1000000), BENCH_KEEP=1 keeps the directory.
 set -u
@@ -31,7 +35,7 @@ cd "$ROOT" || exit 2
 # shellcheck source=../tests/lib/postfix.sh
 . "$ROOT/tests/lib/postfix.sh"
 
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-6}
 MSGS=${BENCH_MSGS:-2000}
 SESSIONS=${BENCH_SESSIONS:-20}
 GEN_MSGS=${BENCH_GEN_MSGS:-20000}
@@ -292,15 +296,24 @@ done
 
 r=1
 while [ "$r" -le "$RUNS" ]; do
-	note "run $r of $RUNS: through Postfix"
+	if [ $((r % 2)) -eq 1 ]; then
+		order="nomilter null sgunix sginet policyd" gens="sg null"
+	else
+		order="policyd sginet sgunix null nomilter" gens="null sg"
+	fi
+	note "run $r of $RUNS: through Postfix ($order)"
 	for n in 1 10; do
-		for s in nomilter null sgunix sginet policyd; do
+		for s in $order; do
 			smtp_run "$s" "$n" "$r"
 		done
 	done
 	note "run $r of $RUNS: the milter alone"
-	gen_run gen_sg "unix:$W/sgu.sock" "$r" -n "$GEN_MSGS"
-	gen_run gen_null "unix:$W/null.sock" "$r" -n "$GEN_MSGS"
+	for g in $gens; do
+		case $g in
+		sg) gen_run gen_sg "unix:$W/sgu.sock" "$r" -n "$GEN_MSGS" ;;
+		null) gen_run gen_null "unix:$W/null.sock" "$r" -n "$GEN_MSGS" ;;
+		esac
+	done
 	r=$((r + 1))
 done
 
@@ -323,7 +336,7 @@ sg_start sgmem "unix:$W/sgmem.sock"
     { cat "$W/mem.out" >&2; die "miltgen failed on the memory run"; }
 HWM_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SG_PID/status")
 echo "mem_rss 1 $(awk -v k="$HWM_KB" 'BEGIN { print k / 1024 }')" >>"$RES"
-# sendguard writes counts a few milliseconds after its replies
+# sendguard writes counts up to 20 ms after its replies
 _i=0
 while DISTINCT=$(sqlite3 "$W/sgmem/sendguard.db" \
     "SELECT count(DISTINCT identity) FROM counters") &&
@@ -362,7 +375,7 @@ echo "## sendguard benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "Machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
     "$(awk '/MemTotal/ { printf "%.0f MiB RAM", $2 / 1024 }' /proc/meminfo)," \
-    "load average $LOAD_START at the start.  Runs: $RUNS, interleaved."
+    "load average $LOAD_START at the start.  Runs: $RUNS, interleaved, in alternating order."
 echo "Through Postfix: smtp-source, $MSGS messages of 500 bytes per run, $SESSIONS" \
     "sessions, one message per session; Postfix $(postconf -d -h mail_version 2>/dev/null)."
 echo "Milter alone: miltgen, $GEN_CONNS connections, $GEN_MSGS messages per run," \
