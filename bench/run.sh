@@ -16,9 +16,10 @@
 # interleaved (run 1 of every scenario, then run 2 ...) so that ratios,
 # computed run by run, hold on a noisy machine.  The order alternates, odd
 # runs forward and even runs backward, so that no scenario is always
-# measured right after the same one: measured twice in a row in one fixed
-# order, the same null milter came out 0.95x itself (median of 8 runs).  Needs root, postfix,
-# policyd-rate-limit, sqlite3 and the built programs (make bench does it).
+# measured right after the same one (measured twice in a row in one fixed
+# order, the same null milter came out at 0.95x itself, median of 8 runs;
+# BENCHMARKS.md).  Needs root, postfix, policyd-rate-limit, sqlite3 and
+# the built programs (make bench does it).
 # Everything lives in one temporary directory; every daemon started here is
 # stopped by pid (or by its own config directory) on exit.
 #
