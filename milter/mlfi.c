@@ -11,15 +11,16 @@
  * Then sendguard is done with it (SMFIS_ACCEPT: the MTA does not hand us
  * the content, nor wait for us at its end).  With spam checking on, an
  * outbound message is judged at end of message instead, where its
- * content says whether it is spam (milt_spam.c); an MTA that sends no
- * DATA stage gets the same judgement there.  One read of the database plus
- * the counts this process has not written yet, decided and counted under
- * one lock (milt_count.c), so two messages from one sender in parallel
- * cannot both slip under a limit.  MAIL FROM only works out who is
- * sending; the MTA does not wait for it, unless refuse_restricted_at =
- * "mail_from", where a restricted sender is refused there already.  We
- * never refuse at RCPT: Postfix treats that as a configuration error for
- * local submissions.
+ * content says whether it is spam (milt_spam.c), but a restricted sender
+ * is still refused at DATA, by a read of its restriction alone; an MTA
+ * that sends no DATA stage gets the whole judgement there.  One read of
+ * the database plus the counts this process has not written yet, decided
+ * and counted under one lock (milt_count.c), so two messages from one
+ * sender in parallel cannot both slip under a limit.  MAIL FROM only
+ * works out who is sending; the MTA does not wait for it, unless
+ * refuse_restricted_at = "mail_from", where a restricted sender is
+ * refused there already.  We never refuse at RCPT: Postfix treats that as
+ * a configuration error for local submissions.
  * Headers are asked for only when spam checking is on, and bodies only
  * when spamd is configured; both without a reply per call where the MTA
  * allows it (SMFIP_NR_HDR, SMFIP_NR_BODY).
@@ -154,6 +155,34 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 }
 
 
+/* refuse_if_restricted - read the sender's restriction alone and refuse
+ * the message at WHERE if there is one; SMFIS_CONTINUE if not.  Read in
+ * autocommit: a restriction cleared a moment ago is gone. */
+static sfsistat
+refuse_if_restricted(SMFICTX *ctx, milt_conn *c, const char *where)
+{
+	char err[MILT_ERR_SIZE];
+	store_restriction r;
+	store_errkind_t kind;
+	store_t *s;
+	int64_t now;
+	bool found = false, ran_out = false;
+
+	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
+		return milt_store_failed(ctx, c, "opening the database", err);
+	now = milt_now();
+	if (store_restriction_lookup(s, c->cctx_msg.mctx_identity, now, &r,
+	    &found, &ran_out, err, sizeof(err)) != 0) {
+		milt_pool_put(s, false);
+		return milt_store_failed(ctx, c, "looking up a restriction", err);
+	}
+	milt_pool_put(s, true);
+	if (ran_out)
+		milt_move_ran_out(c, now);
+	return found ? milt_refuse_restricted(ctx, c, where, &r) :
+	    SMFIS_CONTINUE;
+}
+
 /* mlfi_envfrom - decide who is sending; with refuse_restricted_at =
  * "mail_from", refuse a restricted sender */
 static sfsistat
@@ -163,14 +192,9 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	milt_msg *m;
 	const pol_set *ps;
 	const char *login, *raw;
-	char err[MILT_ERR_SIZE], logtxt[MILT_LOGTXT_SIZE];
+	char logtxt[MILT_LOGTXT_SIZE];
 	char full[POL_ADDR_SIZE], plain[POL_ADDR_SIZE];
-	store_restriction r;
-	store_errkind_t kind;
 	pol_addr_status st;
-	store_t *s;
-	int64_t now;
-	bool found = false, ran_out = false;
 
 	if (c == NULL) {
 		milt_log(LOG_ERR, "MAIL FROM without a connection context; "
@@ -240,22 +264,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	    CONF_REFUSE_AT_DATA)
 		return no_reply(c, SMFIP_NR_MAIL);
 
-	/* Read in autocommit: a restriction cleared a moment ago is gone. */
-	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
-		return milt_store_failed(ctx, c, "opening the database", err);
-	now = milt_now();
-	if (store_restriction_lookup(s, m->mctx_identity, now, &r, &found,
-	    &ran_out, err, sizeof(err)) != 0) {
-		milt_pool_put(s, false);
-		return milt_store_failed(ctx, c, "looking up a restriction", err);
-	}
-	milt_pool_put(s, true);
-	if (ran_out)
-		milt_move_ran_out(c, now);
-	if (!found)
-		return SMFIS_CONTINUE;
-
-	return milt_refuse_restricted(ctx, c, "MAIL FROM", &r);
+	return refuse_if_restricted(ctx, c, "MAIL FROM");
 }
 
 /* mlfi_envrcpt - classify and count one recipient (refusals wait for the
@@ -550,9 +559,16 @@ mlfi_data(SMFICTX *ctx)
 
 	if (c == NULL)
 		return SMFIS_CONTINUE;
-	/* (a 451 kept from MAIL FROM comes before the sender is outbound) */
+	/* (a 451 kept from MAIL FROM comes before the sender is outbound)
+	 * The verdict needs the content; the restriction does not: a
+	 * restricted sender is refused here, before sending the content
+	 * (and spamd scanning it), at the price of a second read for the
+	 * messages spam checking reads.  With refuse_restricted_at =
+	 * "mail_from" it was read there already. */
 	if (c->cctx_msg.mctx_outbound && c->cctx_msg.mctx_spam_on)
-		return SMFIS_CONTINUE;
+		return conf_refuse_restricted_at(c->cctx_conf->mc_conf) ==
+		    CONF_REFUSE_AT_DATA ? refuse_if_restricted(ctx, c, "DATA") :
+		    SMFIS_CONTINUE;
 	r = judge(ctx, c, "DATA");
 	return r == SMFIS_CONTINUE ? SMFIS_ACCEPT : r;
 }

@@ -10,7 +10,8 @@
 #      spam_messages_per_day = 2: refused with 550 5.1.8 and restricted;
 #      the next message is refused too.  With spam checking on, an
 #      outbound message is judged at end of message (its verdict needs the
-#      content): the refusals come after the data, not at DATA.
+#      content): the refusal over the limit comes after the data; a
+#      restricted sender's next message is refused at DATA, unscanned.
 #   2. Headers: a huge folded X-Spam-Status; a sender's own "X-Spam-Status:
 #      No" decides when nothing strips it, and is gone with Postfix
 #      header_checks IGNORE; a filter milter that inserts its header at the
@@ -303,11 +304,16 @@ tap_eq "the restriction names the spam limit" \
     FROM restrictions WHERE identity = 'alice@example.com'")" \
     "spam_messages_per_day|2|spam_messages_per_day 2 reached: 2 spam messages"
 
+scans=$(grep -c 'result:' "$T/spamd.log")
 send_as "$T/1d" alice "$T/clean.msg"
-expect_refusal_after_data "restricted alice, even a clean message: 354 to DATA, 550 5.1.8 after the data" \
+expect_refusal_at_data "restricted alice, even a clean message: both 550 5.1.8 lines in reply to DATA, no content sent (spam checking on)" \
     "$T/1d"
-tap_grep_re "sendguard logs the refusal at end of message (spam checking on)" \
-    "$SG_LOG" 'identity=alice@example\.com client=[0-9.]+: refused at end of message: restricted \(spam_messages_per_day 2 reached'
+tap_eq "spamd's log has a result for each scan so far (spamc -c, 1a, 1b, 1c)" \
+    "$scans" 4
+tap_eq "and no new one: spamd did not scan the refused message" \
+    "$(grep -c 'result:' "$T/spamd.log")" "$scans"
+tap_grep_re "sendguard logs the refusal at DATA (spam checking on)" \
+    "$SG_LOG" 'identity=alice@example\.com client=[0-9.]+: refused at DATA: restricted \(spam_messages_per_day 2 reached'
 
 # --- 2. headers --------------------------------------------------------------
 

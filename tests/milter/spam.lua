@@ -9,26 +9,28 @@ SPAM = "Yes, score=7.1 required=5.0 tests=BAYES_99,\n\tHTML_MESSAGE autolearn=no
 HAM = "No, score=-1.9 required=5.0 tests=BAYES_00,\n\tSPF_PASS autolearn=ham version=4.0.1"
 
 -- message(conn, from, rcpt, headers): one message with headers (a list of
--- {name, value}); the replies at MAIL FROM and at end of message
+-- {name, value}); the replies at MAIL FROM and at the end (DATA or end of
+-- message), and the stage of that end: "mail", "data" or "eom"
 local function message(conn, from, rcpt, headers)
 	check(mt.mailfrom(conn, from), "mailfrom")
 	local rmail = mt.getreply(conn)
 	if rmail ~= SMFIR_CONTINUE then
-		return rmail, nil
+		return rmail, nil, "mail"
 	end
 	check(mt.rcptto(conn, rcpt), "rcptto")
 	-- outbound mail is judged at end of message, on its headers; DATA
-	-- lets it on (and accepts inbound mail there)
+	-- lets it on (and accepts inbound mail there) unless its sender is
+	-- restricted
 	check(mt.data(conn), "data")
 	local rdata = mt.getreply(conn)
 	if rdata ~= SMFIR_CONTINUE then
-		return rmail, rdata
+		return rmail, rdata, "data"
 	end
 	for _, h in ipairs(headers) do
 		check(mt.header(conn, h[1], h[2]), "header")
 	end
 	check(mt.eom(conn), "eom")
-	return rmail, mt.getreply(conn)
+	return rmail, mt.getreply(conn), "eom"
 end
 
 local function spam_of(id)
@@ -90,18 +92,22 @@ do
 	    "the topmost X-Spam-Status (the filter's) wins over the sender's No and its X-Spam-Flag: NO")
 
 	-- the third spam message reaches the limit: refused, restricted
-	rm, re = message(conn, "<spammer@example.com>", "<e@ext.test>",
+	local stage
+	rm, re, stage = message(conn, "<spammer@example.com>", "<e@ext.test>",
 	    { { "x-acme-verdict", "SPAM, says Acme" } })
-	is(re, SMFIR_REPLYCODE, "spam 3 of 3 (a custom regex rule): refused at end of message")
+	is(re, SMFIR_REPLYCODE, "spam 3 of 3 (a custom regex rule): refused")
+	is(stage, "eom", "at end of message, where its verdict was read")
 	ok(reply_is(conn, "550", "5.1.8", RESTRICTED_REPLY), "with the 550 5.1.8 reply")
 	ok(sql("SELECT limit_name || ' ' || limit_value || ' ' || count || '|' || reason FROM restrictions WHERE identity='spammer@example.com'")
 	    == "spam_messages_per_day 3 3|spam_messages_per_day 3 reached: 3 spam messages",
 	    "the restriction says spam_messages_per_day 3 reached")
 	ok(spam_of("spammer@example.com") == "2", "the refused message counts nothing")
-	rm, re = message(conn, "<spammer@example.com>", "<f@ext.test>",
+	rm, re, stage = message(conn, "<spammer@example.com>", "<f@ext.test>",
 	    { { "X-Spam-Status", HAM } })
-	is(final(rm, re), SMFIR_REPLYCODE, "the next message is refused " ..
-	    (AT_MAIL and WHERE or "at end of message") .. ", clean or not")
+	is(final(rm, re), SMFIR_REPLYCODE, "the next message is refused, clean or not")
+	is(stage, "data", "at DATA, before its content")
+	ok(logged("identity=spammer@example.com client=203.0.113.9: refused at DATA: restricted (spam_messages_per_day 3 reached"),
+	    "and logged as refused at DATA")
 	mt.disconnect(conn)
 end
 
