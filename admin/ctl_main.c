@@ -12,27 +12,36 @@
  * stays locked past busy_timeout_ms.
  *
  * --now TIME pretends the clock reads TIME: the tests pin the clock with
- * it (expiry, the 30-day cap) instead of sleeping.  Single-threaded; all
+ * it (expiry, the 30-day cap) instead of sleeping.  For unblock and block
+ * only where SENDGUARDCTL_TEST_CLOCK=1: a write dated by a made-up clock
+ * would falsify the history and step around the unblock cap (an unblock
+ * dated 31 days ahead finds none in its 30 days).  Single-threaded; all
  * resources are released before exit.
  */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "ctl.h"
 #include "ctl_time.h"
 
-/* The commands, by name. */
+/* Where --now may also date writes: the test suite sets it. */
+#define CTL_NOW_WRITES_ENV	"SENDGUARDCTL_TEST_CLOCK"
+
+/* The commands, by name; writes record events dated by the clock. */
 static const struct {
 	const char     *name;
 	int		(*fn)(ctl_t *, int, char **);
+	bool		writes;
 } commands[] = {
-	{ "list", ctl_cmd_list },
-	{ "show", ctl_cmd_show },
-	{ "unblock", ctl_cmd_unblock },
-	{ "block", ctl_cmd_block },
-	{ "usage", ctl_cmd_usage },
-	{ "history", ctl_cmd_history },
+	{ "list", ctl_cmd_list, false },
+	{ "show", ctl_cmd_show, false },
+	{ "unblock", ctl_cmd_unblock, true },
+	{ "block", ctl_cmd_block, true },
+	{ "usage", ctl_cmd_usage, false },
+	{ "history", ctl_cmd_history, false },
 };
 
 /* usage - the synopsis, for -h */
@@ -67,6 +76,15 @@ ctl_open(ctl_t *c)
 	    sizeof(err)) == 0)
 		return 0;
 	return ctl_store_failed(c, err);
+}
+
+/* env_is_one - is the environment variable NAME set to "1"? */
+static bool
+env_is_one(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && strcmp(v, "1") == 0;
 }
 
 int
@@ -111,6 +129,14 @@ main(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 
+	if (now_text != NULL && commands[k].writes &&
+	    !env_is_one(CTL_NOW_WRITES_ENV)) {
+		ctl_err(NULL, "--now cannot be used with %s: a write dated by "
+		    "a made-up clock would falsify the history and the unblock "
+		    "cap (only the test suite may, with " CTL_NOW_WRITES_ENV
+		    "=1)", commands[k].name);
+		return CTL_EXIT_USAGE;
+	}
 	c.ctx_now = (int64_t)time(NULL);
 	if (now_text != NULL &&
 	    ctl_time_parse(now_text, c.ctx_now, &c.ctx_now, err,

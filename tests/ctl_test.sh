@@ -31,6 +31,8 @@ DB=$DIR/sg.db
 CONF=$DIR/sg.conf
 # the actor recorded for unblock and block, as sudo would set it
 export SUDO_USER=admin-tester
+# --now may date unblock and block here (only here: see the cap below)
+export SENDGUARDCTL_TEST_CLOCK=1
 
 cat >"$CONF" <<EOF
 database = "$DB";
@@ -398,6 +400,23 @@ status "the fourth unblock in 30 days is refused" 3
 tap_grep "naming the cap and --force" "$DIR/cap_hit.err" \
     'was unblocked 3 times in the last 30 days (unblock.max_per_30_days = 3)'
 one_line "in one line" cap_hit
+# an admin cannot step around the cap by dating the unblock 31 days ahead
+env -u SENDGUARDCTL_TEST_CLOCK "$CTL" -c "$CONF" --now 2026-12-24T14:10:00Z \
+    unblock alice@example.com >"$DIR/cap_now.out" 2>"$DIR/cap_now.err"
+tap_eq "--now on unblock outside the test suite is a usage error" "$?" 2
+tap_grep "saying why" "$DIR/cap_now.err" \
+    '--now cannot be used with unblock: a write dated by a made-up clock would falsify the history and the unblock cap'
+tap_eq "and alice is still restricted, with no new event" \
+    "$(sqlite3 "$DB" "SELECT (SELECT count(*) FROM restrictions
+    WHERE identity = 'alice@example.com') || ' ' || (SELECT count(*) FROM
+    events WHERE identity = 'alice@example.com' AND kind = 'unblocked')")" \
+    "1 3"
+env -u SENDGUARDCTL_TEST_CLOCK "$CTL" -c "$CONF" --now 2026-12-24T14:10:00Z \
+    block alice@example.com >/dev/null 2>&1
+tap_eq "nor date a block" "$?" 2
+env -u SENDGUARDCTL_TEST_CLOCK "$CTL" -c "$CONF" --now 2026-12-24T14:10:00Z \
+    list >/dev/null 2>&1
+tap_eq "while --now on list (a read) still works" "$?" 0
 if grep -q Reminder "$DIR/cap_hit.out"; then
 	tap_fail "a refused unblock clears nothing and prints no reminder"
 else
