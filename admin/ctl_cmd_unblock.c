@@ -56,13 +56,17 @@ remind(const char *id, const store_restriction *r)
 	fflush(stdout);
 }
 
-/* clear - the write transaction: check the cap again, clear, commit.
- * 0 done, 1 not restricted any more, 3 cap reached meanwhile, -1 error */
+/* clear - the write transaction: check the cap again, clear, commit;
+ * the recorded reason says "forced past the cap" if the count taken here,
+ * under the write lock, is at the cap (another admin may have unblocked
+ * since the look).  0 done, 1 not restricted any more, 3 cap reached
+ * meanwhile, -1 error */
 static int
 clear(ctl_t *c, const char *id, const char *actor, const char *reason,
     bool force, int cap, unsigned *unblocks, char *err, size_t errlen)
 {
 	store_t *st = c->ctx_store;
+	char why[STORE_REASON_SIZE];
 	bool found = false;
 
 	if (store_begin(st, true, err, errlen) != 0 ||
@@ -73,7 +77,12 @@ clear(ctl_t *c, const char *id, const char *actor, const char *reason,
 		store_rollback(st);
 		return CTL_EXIT_CAP;
 	}
-	if (store_restriction_clear(st, id, c->ctx_now, actor, reason, &found,
+	if (cap_reached(cap, *unblocks))
+		snprintf(why, sizeof(why), FORCED "%s%s",
+		    reason[0] != '\0' ? ": " : "", reason);
+	else
+		snprintf(why, sizeof(why), "%s", reason);
+	if (store_restriction_clear(st, id, c->ctx_now, actor, why, &found,
 	    err, errlen) != 0 || store_commit(st, err, errlen) != 0)
 		goto fail;
 	return found ? 0 : CTL_EXIT_NOT_FOUND;
@@ -89,7 +98,6 @@ ctl_cmd_unblock(ctl_t *c, int argc, char **argv)
 	const ctl_opt opts[] = { { "reason", true, &reason },
 	    { "force", false, &force }, { NULL, false, NULL } };
 	char id[POL_ADDR_SIZE], err[CTL_ERR_SIZE], actor[STORE_ACTOR_SIZE];
-	char why[STORE_REASON_SIZE];
 	store_restriction r;
 	unsigned unblocks = 0;
 	bool found = false;
@@ -97,7 +105,7 @@ ctl_cmd_unblock(ctl_t *c, int argc, char **argv)
 
 	if ((rc = ctl_args(c, argc, argv, opts, arg, 1, 1)) != 0 ||
 	    (rc = ctl_identity(c, arg[0], id)) != 0 ||
-	    (rc = ctl_reason(c, reason, sizeof(why) - sizeof(FORCED ": "))) !=
+	    (rc = ctl_reason(c, reason, STORE_REASON_SIZE - sizeof(FORCED ": "))) !=
 	    0 || (rc = ctl_open(c)) != 0)
 		return rc;
 	cap = conf_unblock_max_per_30_days(c->ctx_conf);
@@ -118,12 +126,7 @@ ctl_cmd_unblock(ctl_t *c, int argc, char **argv)
 	remind(id, &r);
 
 	ctl_actor(actor, sizeof(actor));
-	if (force != NULL && cap_reached(cap, unblocks))
-		snprintf(why, sizeof(why), FORCED "%s%s",
-		    reason[0] != '\0' ? ": " : "", reason);
-	else
-		snprintf(why, sizeof(why), "%s", reason);
-	rc = clear(c, id, actor, why, force != NULL, cap, &unblocks, err,
+	rc = clear(c, id, actor, reason, force != NULL, cap, &unblocks, err,
 	    sizeof(err));
 	if (rc < 0)
 		return ctl_store_failed(c, err);
@@ -180,7 +183,12 @@ ctl_cmd_block(ctl_t *c, int argc, char **argv)
 	r.sr_created_at = c->ctx_now;
 	ctl_actor(r.sr_actor, sizeof(r.sr_actor));
 
+	/* A restriction that ran out but was not swept yet becomes its
+	 * "expired" event first, as the milter does, rather than be replaced
+	 * without a trace. */
 	if (store_begin(c->ctx_store, true, err, sizeof(err)) != 0 ||
+	    store_expire(c->ctx_store, r.sr_identity, c->ctx_now, 0, NULL, err,
+	    sizeof(err)) != 0 ||
 	    store_restriction_get(c->ctx_store, r.sr_identity, c->ctx_now,
 	    &old, &had, err, sizeof(err)) != 0 ||
 	    store_restriction_put(c->ctx_store, &r, STORE_EV_BLOCKED, err,

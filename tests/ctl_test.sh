@@ -337,6 +337,14 @@ status "block --until in the past is a usage error" 2
 run block_bad block eve@example.com --until "next tuesday"
 status "block --until with an unparsable time is a usage error" 2
 one_line "in one line" block_bad
+run block_dave block dave@example.com --until +1h
+status "block of an identity whose restriction ran out, not yet swept" 0
+tap_grep "replacing nothing in force" "$DIR/block_dave.out" \
+    "dave@example.com: blocked until 2026-11-23T15:05:00Z by admin-tester."
+tap_eq "the ran-out restriction became its expired event first, then the block" \
+    "$(sqlite3 "$DB" "SELECT group_concat(kind, ' ') FROM (SELECT kind FROM
+    events WHERE identity = 'dave@example.com' ORDER BY id)")" \
+    "restricted expired blocked"
 run block_exempt block noreply@example.com
 status "block of an exempt identity succeeds" 0
 tap_grep "but warns that the policy exempts it" "$DIR/block_exempt.err" \
@@ -458,7 +466,7 @@ json "history --json: every documented field of an event" hist_json \
 	has("expires_at") and has("client_address") and has("queue_id") and
 	has("actor"))'
 json "history --json: the kinds" hist_json \
-    '[.[].kind] | unique == ["blocked", "restricted", "unblocked"]'
+    '[.[].kind] | unique == ["blocked", "expired", "restricted", "unblocked"]'
 run hist_since history --since 2026-11-23T14:06:00Z --json
 json "history --since: only events at or after it" hist_since \
     'length > 0 and all(.[]; .at >= "2026-11-23T14:06:00Z")'
