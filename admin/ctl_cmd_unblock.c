@@ -4,7 +4,7 @@
  *
  * unblock clears a restriction and resets the sender's counters
  * (store_restriction_clear), recording who, when and why; the milter looks
- * the restriction up at every MAIL FROM, so the very next message is
+ * the restriction up for every message, so the very next message is
  * accepted.  It first reminds the admin that a sender over the limits is
  * usually a compromised account, and it refuses (exit 3) past
  * unblock.max_per_30_days unblocks of one identity unless --force.  The
