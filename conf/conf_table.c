@@ -105,7 +105,7 @@ const conf_opt conf_opts[] = {
 	{ "socket_mode", CK_STR, "\"0660\"", 0, 0, NULL, RESTART, false,
 	  NULL, conf_store_socket_mode, 0, 0 },
 	{ "database", CK_STR, "\"/var/lib/sendguard/sendguard.db\"",
-	  0, 0, NULL, RESTART, false, NULL, conf_store_str, 0,
+	  0, 0, NULL, RESTART, false, NULL, conf_store_abspath, 0,
 	  offsetof(conf_t, c_database) },
 	{ "busy_timeout_ms", CK_INT, "5000", 0, 600000, NULL, RELOAD, false,
 	  NULL, conf_store_busy, 0, 0 },

@@ -604,7 +604,9 @@ static const struct {
 	  "must be a number 1..65535" },
 	{ "bad_socket_empty_path",
 	  ":1: socket: \"unix:\": no path after the ':'" },
-	{ "empty_database", ":1: database: must not be empty" },
+	{ "empty_database", ":1: database: \"\" is not an absolute path" },
+	{ "relative_database", ":1: database: \"var/sendguard.db\" is not an "
+	  "absolute path" },
 	{ "delimiter_alnum", ":1: recipient_delimiter: character 2 (0x61) "
 	  "cannot be a delimiter (no letters, digits, '@', spaces, control "
 	  "or non-ASCII characters)" },
