@@ -54,6 +54,13 @@ milt_now(void)
 	return (int64_t)time(NULL);
 }
 
+/* max_i64 - the larger of a and b */
+static int64_t
+max_i64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
 /* msg_reset - forget the message, and free what it holds */
 static void
 msg_reset(milt_msg *m)
@@ -461,9 +468,17 @@ judge(SMFICTX *ctx, milt_conn *c, const char *where)
 	 * one sender never both fit in the same room (milt_count.c). */
 	what = "counting recipients";
 	milt_count_read_begin();
-	if (store_begin(s, false, err, sizeof(err)) != 0 ||
+	rc = store_begin(s, false, err, sizeof(err)) != 0 ||
 	    store_restriction_lookup(s, m->mctx_identity, now, &r, &found,
-	    &ran_out, err, sizeof(err)) != 0 ||
+	    &ran_out, err, sizeof(err)) != 0;
+	/* A restriction that ran out forgives what came before its end, as
+	 * store_expire will (milt_move_ran_out, below, or the housekeeping):
+	 * the sender starts again, as after an unblock. */
+	if (rc == 0 && ran_out) {
+		hour_from = max_i64(hour_from, pol_bucket(r.sr_expires_at));
+		day_from = max_i64(day_from, pol_bucket(r.sr_expires_at));
+	}
+	if (rc != 0 ||
 	    store_counts_get(s, m->mctx_identity, hour_from, day_from, &sc,
 	    err, sizeof(err)) != 0 ||
 	    store_commit(s, err, sizeof(err)) != 0) {

@@ -94,6 +94,13 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " FROM restrictions"
 	    " WHERE identity = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
 
+	/* A restriction that runs out forgives the counts from before its
+	 * end, as an unblock does (bucket = time / 60, SCHEMA.md); run
+	 * before the restriction row goes.  No such row: NULL, nothing. */
+	[S_EXPIRE_ONE_COUNTS] =
+	    "DELETE FROM counters WHERE identity = ?1 AND bucket <"
+	    " (SELECT expires_at / 60 FROM restrictions"
+	    "  WHERE identity = ?1 AND expires_at <= ?2)",
 	[S_EXPIRE_ONE_EVENT] =
 	    "INSERT INTO events (" EVENT_COLUMNS ")"
 	    " SELECT " EXPIRED_FROM_RESTR " FROM restrictions"
@@ -105,6 +112,12 @@ static const char *const stmt_sql[S_COUNT] = {
 	 * The pair below must pick the same rows: same predicate, a total
 	 * order (identity is the key) and one transaction around both.
 	 */
+	[S_EXPIRE_ALL_COUNTS] =
+	    "DELETE FROM counters WHERE identity IN"
+	    " (SELECT identity FROM restrictions WHERE expires_at <= ?1"
+	    "  ORDER BY expires_at, identity LIMIT ?2)"
+	    " AND bucket < (SELECT expires_at / 60 FROM restrictions r"
+	    "  WHERE r.identity = counters.identity)",
 	[S_EXPIRE_ALL_EVENT] =
 	    "INSERT INTO events (" EVENT_COLUMNS ")"
 	    " SELECT " EXPIRED_FROM_RESTR " FROM restrictions"

@@ -208,7 +208,9 @@ int		store_restriction_clear(store_t *st, const char *identity,
 /*
  * store_expire - turn restrictions that ran out by now into EXPIRED events
  * and remove them, at most max rows (0 = no bound); identity NULL = all.
- * *n (may be NULL) gets how many.
+ * Each such identity's counters from before its restriction's end are
+ * deleted with it: a restriction that runs out, like an unblock, starts
+ * the sender's counts again.  *n (may be NULL) gets how many.
  */
 int		store_expire(store_t *st, const char *identity, int64_t now,
     unsigned max, unsigned *n, char *err, size_t errlen);

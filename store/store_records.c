@@ -288,19 +288,22 @@ int
 store_expire(store_t *st, const char *identity, int64_t now, unsigned max,
     unsigned *n, char *err, size_t errlen)
 {
-	enum store_stmt ev, del;
+	enum store_stmt counts, ev, del;
 	int moved = 0, rc = -1;
 	bool own;
 
 	st->st_errkind = STORE_ERR_NONE;
 	if (n != NULL)
 		*n = 0;
+	counts = identity != NULL ? S_EXPIRE_ONE_COUNTS : S_EXPIRE_ALL_COUNTS;
 	ev = identity != NULL ? S_EXPIRE_ONE_EVENT : S_EXPIRE_ALL_EVENT;
 	del = identity != NULL ? S_EXPIRE_ONE_DEL : S_EXPIRE_ALL_DEL;
 	if (store_op_begin(st, &own, err, errlen) != 0)
 		return -1;
 
-	if (expire_step(st, ev, identity, now, max, err, errlen) != 0)
+	/* the counts first: their statement finds the rows still there */
+	if (expire_step(st, counts, identity, now, max, err, errlen) != 0 ||
+	    expire_step(st, ev, identity, now, max, err, errlen) != 0)
 		goto out;
 	moved = sqlite3_changes(st->st_c->sc_db);
 	if (expire_step(st, del, identity, now, max, err, errlen) != 0)

@@ -332,7 +332,7 @@ sqlite3 "$DIR/db/sg.db" "INSERT INTO restrictions (identity, reason,
     limit_name, created_at, expires_at, actor) VALUES ('old@example.com',
     'test', 'manual', $((now - 7200)), $((now - 3600)), 'test');
     INSERT INTO counters (identity, bucket, internal, external) VALUES
-    ('old@example.com', $((now / 60 - 3000)), 0, 5);"
+    ('stale@example.com', $((now / 60 - 3000)), 0, 5);"
 : >"$DIR/sg.log"
 sg_start || tap_fail "sendguard -f starts again"
 if wait_for grep -qF "housekeeping: 1 restriction(s) expired, 1 old counter row(s) pruned" "$DIR/sg.log"
@@ -345,8 +345,8 @@ fi
 tap_eq "the expired restriction is now an 'expired' event" \
     "$(sqlite3 "$DIR/db/sg.db" "SELECT COUNT(*) FROM restrictions WHERE identity='old@example.com'") $(sqlite3 "$DIR/db/sg.db" "SELECT kind FROM events WHERE identity='old@example.com'")" \
     "0 expired"
-tap_eq "and the day-old counter row is gone" \
-    "$(sqlite3 "$DIR/db/sg.db" "SELECT COUNT(*) FROM counters WHERE identity='old@example.com'")" 0
+tap_eq "and the day-old counter row (of a sender never restricted) is gone" \
+    "$(sqlite3 "$DIR/db/sg.db" "SELECT COUNT(*) FROM counters WHERE identity='stale@example.com'")" 0
 
 kill -INT "$SG_PID"
 wait_for sh -c "! kill -0 $SG_PID 2>/dev/null"

@@ -191,6 +191,51 @@ test_expire_is_bounded_by_max_and_by_identity(void)
 	fx_teardown(&fx);
 }
 
+/* A restriction that runs out takes its sender's counts from before its
+ * end with it, one identity or all; nobody else's, nothing later. */
+static void
+test_expire_forgives_the_counts_before_the_end(void)
+{
+	const int64_t b0 = NOW / 60;
+	store_restriction r;
+	fixture fx;
+	store_t *st;
+
+	fx_setup(&fx);
+	st = open_db(fx.fx_db, true, 1000);
+	r = restriction("a@x", NOW, true, NOW + 600);
+	put(st, &r, STORE_EV_RESTRICTED);
+	r = restriction("b@x", NOW, true, NOW + 1200);
+	put(st, &r, STORE_EV_RESTRICTED);
+	r = restriction("keep@x", NOW, false, 0);
+	put(st, &r, STORE_EV_RESTRICTED);
+	T_INTEQ(add(st, "a@x", b0 - 5, 0, 3), 0, "a: counts before");
+	T_INTEQ(add(st, "a@x", (NOW + 600) / 60, 1, 0), 0,
+	    "a: counts in the minute of the end");
+	T_INTEQ(add(st, "b@x", b0, 0, 2), 0, "b: counts before");
+	T_INTEQ(add(st, "keep@x", b0, 0, 4), 0, "keep: counts");
+	T_INTEQ(add(st, "other@x", b0, 0, 5), 0, "other: counts, unrestricted");
+
+	T_INTEQ(store_expire(st, "a@x", NOW + 700, 0, NULL, errbuf,
+	    sizeof(errbuf)), 0, "expire a");
+	T_INTEQ(raw_int(fx.fx_db, "SELECT coalesce(sum(internal * 10 +"
+	    " external), -1) FROM counters WHERE identity = 'a@x'"), 10,
+	    "a's counts before the end are gone, those from its minute stay");
+	T_INTEQ(store_expire(st, NULL, NOW + 700, 0, NULL, errbuf,
+	    sizeof(errbuf)), 0, "expire all before b's end");
+	T_INTEQ(raw_int(fx.fx_db, "SELECT count(*) FROM counters"
+	    " WHERE identity = 'b@x'"), 1, "b's counts stay while it is in force");
+	T_INTEQ(store_expire(st, NULL, NOW + 1300, 0, NULL, errbuf,
+	    sizeof(errbuf)), 0, "expire all after b's end");
+	T_INTEQ(raw_int(fx.fx_db, "SELECT count(*) FROM counters"
+	    " WHERE identity = 'b@x'"), 0, "b's counts are gone with it");
+	T_INTEQ(raw_int(fx.fx_db, "SELECT sum(external) FROM counters"
+	    " WHERE identity IN ('keep@x', 'other@x')"), 9,
+	    "a restriction without end and an unrestricted sender keep theirs");
+	store_close(st);
+	fx_teardown(&fx);
+}
+
 static void
 test_clear_resets_counters_and_reports_found(void)
 {
@@ -475,6 +520,7 @@ main(void)
 	test_put_replaces_a_restriction_and_logs_each_event();
 	test_expired_restriction_is_not_returned_and_expire_logs_it();
 	test_expire_is_bounded_by_max_and_by_identity();
+	test_expire_forgives_the_counts_before_the_end();
 	test_clear_resets_counters_and_reports_found();
 	test_overlong_strings_in_the_database_are_truncated_on_read();
 	test_event_add_appends_an_alert();

@@ -219,4 +219,23 @@ do
 	mt.disconnect(conn)
 end
 
+-- a restriction that ran out a minute ago forgives the counts before it,
+-- as an unblock does: dora had 3 external recipients of her 3 an hour,
+-- 5 minutes ago; without that she would be restricted again by her first
+-- message after the restriction's end
+do
+	local now = os.time()
+	ok(sh("sqlite3 '" .. DB .. "' \"INSERT INTO restrictions(identity, reason, limit_name, limit_value, count, created_at, expires_at, client_address, queue_id, actor) VALUES('dora@example.com', 'test', 'external_recipients_per_hour', 3, 4, " .. (now - 300) .. ", " .. (now - 60) .. ", '', '', 'test'); INSERT INTO counters(identity, bucket, internal, external) VALUES('dora@example.com', " .. ((now - 300) // 60) .. ", 0, 3)\""),
+	    "dora: 3 external recipients 5 minutes ago, a restriction that ran out a minute ago")
+	local conn = session("203.0.113.9", "dora@example.com")
+	local rm, _, re = message(conn, "<dora@example.com>", { "<a@ext.test>" })
+	is(final(rm, re), SMFIR_ACCEPT, "her next message is accepted, not restricted again")
+	ok(sql_soon("SELECT group_concat(external) FROM counters WHERE identity='dora@example.com'", "1") == "1",
+	    "the counts from before the restriction's end are gone; the new message counts 1")
+	ok(sql("SELECT COUNT(*) FROM restrictions WHERE identity='dora@example.com'") == "0" and
+	    sql("SELECT COUNT(*) FROM events WHERE identity='dora@example.com' AND kind='expired'") == "1",
+	    "and the restriction is history")
+	mt.disconnect(conn)
+end
+
 done()
