@@ -298,9 +298,8 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 			    m->mctx_bad_rcpt, sizeof(m->mctx_bad_rcpt));
 		return no_reply(c, SMFIP_NR_RCPT);
 	}
-	/* An unqualified recipient is delivered locally: internal. */
-	if (strchr(rcpt, '@') == NULL ||
-	    pol_domain_listed(pol_domain_of(rcpt), ps->ps_local_domains,
+	/* Unqualified or local, unless routed elsewhere (pol_rcpt_internal) */
+	if (pol_rcpt_internal(rcpt, ps->ps_local_domains,
 	    ps->ps_nlocal_domains))
 		m->mctx_n_int = pol_sat_add(m->mctx_n_int, 1);
 	else

@@ -38,6 +38,20 @@ pol_domain_listed(const char *domain, char *const *patterns, size_t npatterns)
 }
 
 bool
+pol_rcpt_internal(const char *rcpt, char *const *local_domains,
+    size_t nlocal_domains)
+{
+	const char *at = strrchr(rcpt, '@'), *end;
+
+	end = at != NULL ? at : rcpt + strlen(rcpt);
+	for (; rcpt < end; rcpt++)
+		if (*rcpt == '!' || *rcpt == '%')
+			return false;
+	return at == NULL ||
+	    pol_domain_listed(at + 1, local_domains, nlocal_domains);
+}
+
+bool
 pol_match(const char *pattern, const char *identity)
 {
 	const char *domain;

@@ -125,6 +125,17 @@ bool		pol_domain_listed(const char *domain, char *const *patterns,
     size_t npatterns);
 
 /*
+ * pol_rcpt_internal - is a normalised recipient internal: unqualified
+ * (delivered locally) or in one of the local domains (patterns as for
+ * pol_domain_listed)?  Never one whose local part routes elsewhere with
+ * "!" or "%": Postfix (swap_bangpath, allow_percent_hack, on by default)
+ * rewrites "host!user" and "user%host@local" to user@host, so they count
+ * as external, which at worst overcounts.
+ */
+bool		pol_rcpt_internal(const char *rcpt, char *const *local_domains,
+    size_t nlocal_domains);
+
+/*
  * pol_match - does one policy pattern match a normalised identity?
  * "user@domain" (or a bare login) matches exactly; "@domain" matches every
  * identity in domain; "@.domain" every identity in a subdomain of domain.

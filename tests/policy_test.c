@@ -136,6 +136,34 @@ test_domains(void)
 		    cases[i].listed ? "is" : "is not");
 }
 
+/* Recipients: unqualified or local is internal, unless the local part
+ * routes the message elsewhere as Postfix rewrites it. */
+static void
+test_rcpt_internal(void)
+{
+	char *pats[] = { "example.com", ".example.org" };
+	static const struct {
+		const char *rcpt;
+		bool internal;
+	} cases[] = {
+		{ "bob@example.com", true },
+		{ "bob@a.example.org", true },
+		{ "bob", true },
+		{ "bob@gmail.com", false },
+		{ "gmail.com!victim", false },
+		{ "victim%gmail.com@example.com", false },
+		{ "a!b@example.com", false },
+		{ "\"odd%name\"@example.com", false },
+		{ "mail%room@gmail.com", false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		T_INTEQ(pol_rcpt_internal(cases[i].rcpt, pats, 2),
+		    cases[i].internal, "recipient \"%s\" %s internal",
+		    cases[i].rcpt, cases[i].internal ? "is" : "is not");
+}
+
 static void
 test_match(void)
 {
@@ -517,6 +545,7 @@ main(void)
 	test_normalize_bounds();
 	test_default_exempt();
 	test_domains();
+	test_rcpt_internal();
 	test_match();
 	test_resolve_order();
 	test_nets();

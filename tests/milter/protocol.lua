@@ -219,6 +219,18 @@ do
 	mt.disconnect(conn)
 end
 
+-- recipients routed elsewhere through a local domain or a bang path are
+-- external: Postfix rewrites both to victim@ext.test
+do
+	local conn = session("203.0.113.9", "router@example.com")
+	local rm, _, re = message(conn, "<router@example.com>",
+	    { "<ext.test!victim>", "<victim%ext.test@example.com>", "<colleague@example.com>" })
+	is(final(rm, re), SMFIR_ACCEPT, "a bang path and a percent hack: accepted (2 of 3 external)")
+	ok(sql_soon("SELECT SUM(external) || ' ' || SUM(internal) FROM counters WHERE identity='router@example.com'", "2 1") == "2 1",
+	    "counted as 2 external and 1 internal recipients")
+	mt.disconnect(conn)
+end
+
 -- a restriction that ran out a minute ago forgives the counts before it,
 -- as an unblock does: dora had 3 external recipients of her 3 an hour,
 -- 5 minutes ago; without that she would be restricted again by her first
