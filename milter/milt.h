@@ -76,8 +76,10 @@ void		milt_pool_shutdown(void);
  * sender's minute slots are full, or the writer has stopped), mark (a
  * restriction is being written; -1: full) need it held.
  * milt_count_unmark lifts the mark once the restriction is written (or
- * failed); call it holding nothing.  milt_count_failing: true with err if
- * the last write of counts failed.
+ * failed); call it holding nothing.  milt_count_wait_unmarked waits, holding
+ * nothing, up to timeout_ms for the identity's mark to be lifted (true if
+ * it was).  milt_count_failing: true with err if the last write of counts
+ * failed.
  */
 int		milt_count_start(char *err, size_t errlen);
 void		milt_count_stop(bool free_memory);
@@ -91,6 +93,8 @@ int		milt_count_add(const char *identity, int64_t bucket,
     const store_delta *d);
 int		milt_count_mark(const char *identity);
 void		milt_count_unmark(const char *identity);
+bool		milt_count_wait_unmarked(const char *identity,
+    unsigned timeout_ms);
 bool		milt_count_failing(char *err, size_t errlen);
 
 /*

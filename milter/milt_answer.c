@@ -48,18 +48,12 @@ milt_refuse_restricted(SMFICTX *ctx, const milt_conn *c, const char *where,
 {
 	char why[STORE_REASON_SIZE], exp[32];
 
-	if (r == NULL)
-		milt_log(LOG_INFO, "%s: identity=%s client=%s: refused at %s: a "
-		    "parallel message of this sender crossed a limit",
-		    milt_qid(&c->cctx_msg), c->cctx_msg.mctx_idlog,
-		    c->cctx_client, where);
-	else
-		milt_log(LOG_INFO, "%s: identity=%s client=%s: refused at %s: "
-		    "restricted (%s) %s%s", milt_qid(&c->cctx_msg),
-		    c->cctx_msg.mctx_idlog, c->cctx_client, where,
-		    milt_printable(r->sr_reason, why, sizeof(why)),
-		    r->sr_has_expiry ? "until " : "",
-		    milt_format_expiry(r, exp, sizeof(exp)));
+	milt_log(LOG_INFO, "%s: identity=%s client=%s: refused at %s: "
+	    "restricted (%s) %s%s", milt_qid(&c->cctx_msg),
+	    c->cctx_msg.mctx_idlog, c->cctx_client, where,
+	    milt_printable(r->sr_reason, why, sizeof(why)),
+	    r->sr_has_expiry ? "until " : "",
+	    milt_format_expiry(r, exp, sizeof(exp)));
 	return milt_reply_refused(ctx, c->cctx_conf);
 }
 

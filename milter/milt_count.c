@@ -18,7 +18,9 @@
  * writers, so a steady stream of messages cannot starve the commit.  A
  * sender being restricted is marked here until its restriction is
  * committed, and the mark is lifted under the barrier too, so a parallel
- * message of that sender is refused whichever it sees, mark or row.
+ * message of that sender sees the mark or the row: seeing the mark, it
+ * waits for the mark to go (milt_count_wait_unmarked) and is judged
+ * again, and reads the row, or no row if the write failed.
  *
  * What a crash loses: counts not written yet, at most one transaction's
  * worth: the counts of the last CNT_GATHER_MS or so (a count waits that
@@ -75,6 +77,7 @@ struct cnt_item {			/* one row of the writer's batch */
 static pthread_rwlock_t cnt_barrier;
 static pthread_mutex_t cnt_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cnt_cond;		/* work for the writer, or stop */
+static pthread_cond_t cnt_unmarked;	/* a mark was lifted */
 /* All below: under cnt_lock. */
 static struct cnt_sender *cnt_hash[CNT_HASH_SIZE];
 static struct cnt_sender *cnt_queue;	/* senders with queued counts */
@@ -291,8 +294,32 @@ milt_count_unmark(const char *identity)
 		n->cn_marked = false;
 		cnt_release(n);
 	}
+	pthread_cond_broadcast(&cnt_unmarked);
 	pthread_mutex_unlock(&cnt_lock);
 	pthread_rwlock_unlock(&cnt_barrier);
+}
+
+bool
+milt_count_wait_unmarked(const char *identity, unsigned timeout_ms)
+{
+	const struct cnt_sender *n;
+	struct timespec until;
+	bool marked;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	until.tv_sec += until.tv_nsec / 1000000000;
+	until.tv_nsec %= 1000000000;
+	pthread_mutex_lock(&cnt_lock);
+	while ((n = cnt_find(identity, false)) != NULL && n->cn_marked &&
+	    pthread_cond_timedwait(&cnt_unmarked, &cnt_lock, &until) !=
+	    ETIMEDOUT)
+		;
+	n = cnt_find(identity, false);
+	marked = n != NULL && n->cn_marked;
+	pthread_mutex_unlock(&cnt_lock);
+	return !marked;
 }
 
 bool
@@ -531,6 +558,7 @@ milt_count_start(char *err, size_t errlen)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&cnt_cond, &ca);
+	pthread_cond_init(&cnt_unmarked, &ca);
 	pthread_condattr_destroy(&ca);
 	if ((cnt_batch = calloc(CNT_BATCH_MAX, sizeof(*cnt_batch))) == NULL) {
 		snprintf(err, errlen, "cannot start the counts writer: out of "

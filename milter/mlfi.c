@@ -47,6 +47,11 @@
 #include "milt_daemon.h"
 #include "mlfi_int.h"
 
+/* A message whose sender a parallel message is restricting waits for that
+ * write (busy_timeout_ms plus this), then is judged again, this often. */
+#define JUDGE_MARK_SLACK_MS	1000
+#define JUDGE_MARK_WAITS	3
+
 /* milt_now - the clock, read once per callback */
 static int64_t
 milt_now(void)
@@ -341,8 +346,9 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 /*
  * judge_restrict - the message crossed a limit: record the restriction
  * (after marking any that ran out as expired), then refuse.  The sender is
- * marked in the counts table until then, so a parallel message is refused
- * too; a failure lifts the mark and tempfails (on_store_error).
+ * marked in the counts table until then, so a parallel message waits for
+ * the outcome and is judged again (judge); a failure lifts the mark and
+ * tempfails (on_store_error).
  */
 static sfsistat
 judge_restrict(SMFICTX *ctx, milt_conn *c, const char *where,
@@ -430,6 +436,7 @@ judge(SMFICTX *ctx, milt_conn *c, const char *where)
 	store_counts pc;
 	int64_t now, hour_from, day_from;
 	bool found = false, ran_out = false, marked, spam = false, refuse_spam;
+	unsigned mark_waits = 0;
 	int rc;
 
 	m = &c->cctx_msg;
@@ -455,10 +462,12 @@ judge(SMFICTX *ctx, milt_conn *c, const char *where)
 	    CONF_SPAM_HOLD && milt_spam_hold(ctx, c) != 0)
 		return milt_tempfail(ctx, "4.7.1", "Cannot hold this message for "
 		    "review, try again later");
+again:
 	now = milt_now();
 	hour_from = pol_window_start(now, POL_HOUR_BUCKETS);
 	day_from = pol_window_start(now, POL_DAY_BUCKETS);
 
+	what = "opening the database";
 	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
 		return milt_store_failed(ctx, c, what, err);
 
@@ -500,12 +509,23 @@ judge(SMFICTX *ctx, milt_conn *c, const char *where)
 	milt_count_lock();
 	marked = milt_count_pending(m->mctx_identity, hour_from, day_from, &pc);
 
-	/* Being restricted by a parallel message of the sender's: refused
-	 * too, whether it sees the mark or (above) the row. */
+	/* Being restricted by a parallel message of the sender's: wait for
+	 * the outcome (its write waits busy_timeout_ms at most), then judge
+	 * again: its restriction is read and refuses this message too, or,
+	 * if a database error kept it from being written, this message is
+	 * judged as any other, never refused on a restriction that does not
+	 * exist.  No outcome in time: a database error (on_store_error). */
 	if (marked) {
 		milt_count_unlock();
 		milt_count_read_end();
-		return milt_refuse_restricted(ctx, c, where, NULL);
+		if (mark_waits++ < JUDGE_MARK_WAITS &&
+		    milt_count_wait_unmarked(m->mctx_identity,
+		    (unsigned)conf_busy_timeout_ms(c->cctx_conf->mc_conf) +
+		    JUDGE_MARK_SLACK_MS))
+			goto again;
+		return milt_store_failed(ctx, c, "waiting for a parallel "
+		    "message's restriction of the sender", "not written in "
+		    "time");
 	}
 	cur.pc_int_hour = pol_sat_add(sc.sc_int_hour, pc.sc_int_hour);
 	cur.pc_ext_hour = pol_sat_add(sc.sc_ext_hour, pc.sc_ext_hour);

@@ -67,8 +67,7 @@ const char     *milt_qid(const milt_msg *m);
  * the verdict of its class: a 4xx reply tempfails */
 sfsistat	milt_reply_refused(SMFICTX *ctx, const milt_conf *mc);
 /* milt_refuse_restricted - log that the message is refused at where
- * because its sender is restricted (r; NULL: a parallel message of the
- * sender is recording its restriction), and answer with the refusal */
+ * because its sender is restricted (r), and answer with the refusal */
 sfsistat	milt_refuse_restricted(SMFICTX *ctx, const milt_conn *c,
     const char *where, const store_restriction *r);
 /* milt_tempfail - 451 with the enhanced code xcode and text */

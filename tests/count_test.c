@@ -214,6 +214,41 @@ test_mark(void)
 	T_OK(!marked && pend.sc_day == 0, "unmarked, nothing is left of it");
 }
 
+/* unmark_later - the restricting message's thread: unmark after 50 ms */
+static void *
+unmark_later(void *arg)
+{
+	(void)arg;
+	sleep_ms(50);
+	milt_count_unmark("w@example.com");
+	return NULL;
+}
+
+/* A parallel message waits for the mark to go, not longer; and not at
+ * all for a sender nobody marked. */
+static void
+test_wait_unmarked(void)
+{
+	struct timespec t0;
+	pthread_t th;
+	double ms;
+
+	T_OK(milt_count_wait_unmarked("nobody@example.com", 5000),
+	    "no mark: nothing to wait for");
+	milt_count_lock();
+	T_INTEQ(milt_count_mark("w@example.com"), 0, "mark a sender");
+	milt_count_unlock();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	T_OK(!milt_count_wait_unmarked("w@example.com", 100),
+	    "still marked after 100 ms: the wait says so");
+	ms = ms_since(&t0);
+	T_OK(ms >= 90, "having waited the 100 ms (%.0f ms)", ms);
+	pthread_create(&th, NULL, unmark_later, NULL);
+	T_OK(milt_count_wait_unmarked("w@example.com", 10000),
+	    "unmarked by another thread: the wait ends with it");
+	pthread_join(th, NULL);
+}
+
 int
 main(void)
 {
@@ -231,6 +266,7 @@ main(void)
 	test_exact_under_contention(fx.fx_db);
 	test_locked_then_recovers(fx.fx_db);
 	test_mark();
+	test_wait_unmarked();
 	milt_count_stop(true);
 	milt_pool_shutdown();
 	fx_teardown(&fx);
