@@ -31,6 +31,7 @@
  * in mlfi_int.h.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -139,10 +140,14 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	/* mlfi_negotiate made it, unless the MTA did not negotiate */
 	if ((c = conn_of(ctx)) == NULL && (c = conn_new(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
-	/* Postfix names itself in "v" (in its default milter_connect_macros)
-	 * and passes the SASL login as is; Sendmail sends it as xtext. */
+	/* Postfix names itself in "v" (in its default milter_connect_macros:
+	 * "$mail_name $mail_version", mail_name "Postfix" unless renamed) and
+	 * passes the SASL login as is; Sendmail sends no "v" by default (its
+	 * $v, if added, is a bare version such as 8.17.1.9) and the login as
+	 * xtext. */
 	mta = smfi_getsymval(ctx, "v");
-	c->cctx_login_xtext = mta == NULL || strncmp(mta, "Postfix", 7) != 0;
+	c->cctx_login_xtext = mta == NULL ||
+	    isdigit((unsigned char)mta[0]) != 0;
 	if (hostaddr != NULL && hostaddr->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)hostaddr;
 
@@ -591,8 +596,10 @@ mlfi_data(SMFICTX *ctx)
 	milt_conn *c = conn_of(ctx);
 	sfsistat r;
 
+	/* No context (it could not be made): nothing known of the message,
+	 * which must not pass unjudged. */
 	if (c == NULL)
-		return SMFIS_CONTINUE;
+		return milt_tempfail(ctx, "4.3.0", "Internal error, try again later");
 	/* (a 451 kept from MAIL FROM comes before the sender is outbound)
 	 * The verdict needs the content; the restriction does not: a
 	 * restricted sender is refused here, before sending the content
@@ -614,7 +621,8 @@ mlfi_eom(SMFICTX *ctx)
 {
 	milt_conn *c = conn_of(ctx);
 
-	return c != NULL ? judge(ctx, c, "end of message") : SMFIS_CONTINUE;
+	return c != NULL ? judge(ctx, c, "end of message") :
+	    milt_tempfail(ctx, "4.3.0", "Internal error, try again later");
 }
 
 /* mlfi_connect_open - no new connection once a shutdown has begun */

@@ -86,4 +86,25 @@ do
 	mt.disconnect(conn)
 end
 
+-- Postfix with its mail_name renamed: still Postfix, the login as is
+do
+	local conn = connect("203.0.113.9", "j", "mx.sendguard.test",
+	    "{daemon_name}", "smtpd", "v", "ExampleMail 3.7.11")
+	local _, re = message(conn, "", "r=s+3D@example.com", { "<a@ext.test>" })
+	is(re, SMFIR_ACCEPT, "renamed Postfix: a login with '+3D' in it is accepted")
+	ok(sql_soon("SELECT SUM(external) FROM counters WHERE identity='r=s@example.com'", "1") == "1",
+	    "renamed Postfix (v \"ExampleMail 3.7.11\"): the login is not decoded either")
+	mt.disconnect(conn)
+end
+
+-- Sendmail with $v added to its connect macros: a bare version, xtext
+do
+	local conn = connect("203.0.113.9", "j", "mx.sendguard.test", "v", "8.17.1.9")
+	local _, re = message(conn, "6AN1YhGT002420", "t+3D1@example.com", { "<a@ext.test>" })
+	is(re, SMFIR_ACCEPT, "Sendmail with v: the xtext login is accepted")
+	ok(sql_soon("SELECT SUM(external) FROM counters WHERE identity='t=1@example.com'", "1") == "1",
+	    "Sendmail with v \"8.17.1.9\": the login is decoded (t=1@example.com)")
+	mt.disconnect(conn)
+end
+
 done()
