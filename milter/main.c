@@ -145,6 +145,8 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (check_only) {
+		if (milt_conf_warning(c, err, sizeof(err)) != NULL)
+			printf("%s: warning: %s\n", path, err);
 		printf("%s: configuration is valid\n", path);
 		conf_free(c);
 		return EX_OK;
@@ -196,6 +198,8 @@ main(int argc, char **argv)
 	milt_log(LOG_INFO, "sendguard %s starting: socket %s, database %s, "
 	    "configuration %s, uid %ld, gid %ld", SENDGUARD_VERSION, sock,
 	    conf_database(c), path, (long)getuid(), (long)getgid());
+	if (milt_conf_warning(c, err, sizeof(err)) != NULL)
+		milt_log(LOG_WARNING, "%s: %s", path, err);
 	if (milt_conf_install(c, err, sizeof(err)) != 0)
 		return startup_failed(EX_OSERR, "%s", err);
 

@@ -49,6 +49,9 @@ milt_conf      *milt_conf_acquire(void);
 void		milt_conf_release(milt_conf *mc);
 /* milt_conf_shutdown - drop the current generation (at exit). */
 void		milt_conf_shutdown(void);
+/* milt_conf_warning - a valid setting of c that is likely a mistake, in
+ * buf, or NULL: a recipient_delimiter that merges user names. */
+const char     *milt_conf_warning(const conf_t *c, char *buf, size_t len);
 
 /* milt_pool.c - store handles for libmilter's threads. */
 int		milt_pool_init(const char *path, int busy_timeout_ms,

@@ -124,3 +124,19 @@ milt_conf_shutdown(void)
 	pthread_mutex_unlock(&milt_conf_lock);
 	milt_conf_release(mc);
 }
+
+const char *
+milt_conf_warning(const conf_t *c, char *buf, size_t len)
+{
+	const char *d = conf_policy(c)->ps_delimiters;
+	const char *hit = strpbrk(d, "-._");
+
+	if (hit == NULL)
+		return NULL;
+	snprintf(buf, len, "recipient_delimiter contains \"%c\", which user "
+	    "names often contain: every sender identity is cut at it, logins "
+	    "too, so that mary%cjane@ and mary%cann@ count as one identity, "
+	    "mary@, with one set of counts and one restriction "
+	    "(sendguard.conf(5))", *hit, *hit, *hit);
+	return buf;
+}

@@ -171,6 +171,17 @@ sed -i 's|^user = .*|user = "no-such-user-sg";|' "$DIR/sg.conf"
 tap_eq "-n refuses an unknown user with 78" "$?" 78
 tap_grep "naming it" "$DIR/nouser.out" 'user "no-such-user-sg": no such user'
 
+# A delimiter that user names contain: valid, with a warning.
+write_conf 3
+echo 'recipient_delimiter = "+-";' >>"$DIR/sg.conf"
+"$SG" -n -c "$DIR/sg.conf" >"$DIR/dash.out" 2>&1
+tap_eq "-n accepts recipient_delimiter \"+-\"" "$?" 0
+tap_grep "with a warning that mary-jane@ and mary-ann@ count as mary@" \
+    "$DIR/dash.out" 'warning: recipient_delimiter contains "-", which user names often contain: every sender identity is cut at it, logins too, so that mary-jane@ and mary-ann@ count as one identity, mary@'
+write_conf 3
+"$SG" -n -c "$DIR/sg.conf" >"$DIR/plus.out" 2>&1
+tap_eq "the default \"+\" gets no warning" "$(grep -c warning "$DIR/plus.out")" 0
+
 # --- SIGHUP reload (in the foreground, to read the log) -------------------
 
 # sg_start - sendguard -f in the background, logging to $DIR/sg.log
