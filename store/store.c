@@ -475,9 +475,15 @@ prepare_all(store_t *st, const char *path, store_errkind_t *kind,
 	for (i = 0; i < S_COUNT; i++) {
 		rc = sqlite3_prepare_v3(st->st_c->sc_db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &st->st_c->sc_stmt[i], NULL);
-		if (rc != SQLITE_OK)
-			return store_db_fail(st->st_c->sc_db, rc, path,
+		if (rc != SQLITE_OK) {
+			(void)store_db_fail(st->st_c->sc_db, rc, path,
 			    "cannot prepare a statement", kind, err, errlen);
+			/* a table or column missing: the schema is not
+			 * what its version says */
+			if (rc == SQLITE_ERROR)
+				*kind = STORE_ERR_SCHEMA;
+			return -1;
+		}
 	}
 	return 0;
 }

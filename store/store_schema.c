@@ -278,8 +278,9 @@ store_schema_open(sqlite3 *db, const char *path, bool create, bool keep,
 		return -1;
 	/* A reader of an older database (sendguardctl after an upgrade)
 	 * must not migrate it under a milter that still runs the old code:
-	 * that milter could no longer open it. */
-	if (keep && di.di_version > 0 && di.di_version < STORE_SCHEMA_VERSION) {
+	 * that milter could no longer open it.  Nor create the schema in a
+	 * file marked as sendguard's but left without one (version 0). */
+	if (keep && di.di_version < STORE_SCHEMA_VERSION) {
 		*kind = STORE_ERR_SCHEMA;
 		store_seterr(err, errlen, "%s: schema version %" PRId64 " is "
 		    "older than this program's (%d): restart sendguard, which "

@@ -166,6 +166,25 @@ tap_grep "saying to restart sendguard" "$DIR/older.err" \
 tap_eq "and it is not migrated" "$(sqlite3 "$DB" "PRAGMA user_version;")" 1
 rm -f "$DB" "$DB-wal" "$DB-shm"
 
+# Marked as sendguard's, but without its tables: version 0 is not given
+# the schema (that is the milter's job at start-up); version 2 with a
+# table missing is unavailable (69), not an internal error.
+"$FIX" "$DB" create
+SG_APP_ID=$(sqlite3 "$DB" "PRAGMA application_id;")
+rm -f "$DB" "$DB-wal" "$DB-shm"
+sqlite3 "$DB" "PRAGMA application_id = $SG_APP_ID;"
+run bare list
+status "a sendguard database of version 0 without tables is unavailable" 69
+tap_eq "and is not given the schema" \
+    "$(sqlite3 "$DB" "SELECT count(*) FROM sqlite_master")" 0
+rm -f "$DB" "$DB-wal" "$DB-shm"
+"$FIX" "$DB" create
+sqlite3 "$DB" "DROP TABLE events;"
+run noevents list
+status "a sendguard database missing a table is unavailable" 69
+tap_grep "naming what is missing" "$DIR/noevents.err" "no such table: events"
+rm -f "$DB" "$DB-wal" "$DB-shm"
+
 # --- an empty database --------------------------------------------------------
 
 "$FIX" "$DB" create
