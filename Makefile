@@ -56,7 +56,7 @@ MILTER_SRC = milter/main.c milter/milt_log.c milter/milt_conf.c \
 	     milter/milt_alert.c milter/milt_daemon.c milter/milt_run.c \
 	     milter/milt_sweep.c milter/milt_count.c \
 	     milter/milt_pool.c milter/milt_socket.c milter/mlfi.c \
-	     milter/milt_answer.c \
+	     milter/mlfi_judge.c milter/milt_answer.c \
 	     milter/milt_xtext.c milter/milt_spam.c milter/milt_spamd.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))

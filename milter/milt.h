@@ -14,9 +14,20 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "../conf/conf.h"
 #include "../store/store.h"
+
+/* milt_mono_ms - the monotonic clock in milliseconds, for deadlines */
+static inline int64_t
+milt_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 #define SENDGUARD_VERSION	"0.1.0"
 

@@ -32,16 +32,6 @@
 #define SPAMD_ANSWER_MAX	4096	/* CHECK's answer is a few lines */
 #define SPAMD_WARN_EVERY	60	/* seconds between warnings */
 
-/* now_ms - the monotonic clock in milliseconds */
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* wait_fd - poll fd for events until the deadline; 0, or -1 with err */
 static int
 wait_fd(int fd, short events, int64_t deadline, const char *what,
@@ -52,7 +42,7 @@ wait_fd(int fd, short events, int64_t deadline, const char *what,
 	int rc;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - milt_mono_ms();
 		if (left <= 0) {
 			snprintf(err, errlen, "timed out %s", what);
 			return -1;
@@ -155,7 +145,7 @@ pol_spam_verdict
 milt_spamd_check(const conf_spamd *sd, int timeout_ms, const char *msg,
     size_t len, pol_spam_result *res, char *err, size_t errlen)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = milt_mono_ms() + timeout_ms;
 	char head[96], answer[SPAMD_ANSWER_MAX];
 	pol_spam_verdict v = POL_SPAM_NONE;
 	size_t got = 0;

@@ -13,10 +13,9 @@
  * outbound message is judged at end of message instead, where its
  * content says whether it is spam (milt_spam.c), but a restricted sender
  * is still refused at DATA, by a read of its restriction alone; an MTA
- * that sends no DATA stage gets the whole judgement there.  One read of
- * the database plus the counts this process has not written yet, decided
- * and counted under one lock (milt_count.c), so two messages from one
- * sender in parallel cannot both slip under a limit.  MAIL FROM only
+ * that sends no DATA stage gets the whole judgement there (mlfi_judge.c:
+ * one read of the database plus the counts this process has not written
+ * yet, decided and counted under one lock).  MAIL FROM only
  * works out who is sending; the MTA does not wait for it, unless
  * refuse_restricted_at = "mail_from", where a restricted sender is
  * refused there already.  We never refuse at RCPT: Postfix treats that as
@@ -27,8 +26,8 @@
  *
  * A store failure is never fatal: the message is tempfailed (or accepted,
  * per on_store_error), logged, and the next message tries again.  The
- * replies and log lines themselves are in milt_answer.c; the contexts are
- * in mlfi_int.h.
+ * judgement is in mlfi_judge.c, the replies and log lines themselves in
+ * milt_answer.c; the contexts are in mlfi_int.h.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -47,25 +46,6 @@
 #include "milt_alert.h"
 #include "milt_daemon.h"
 #include "mlfi_int.h"
-
-/* A message whose sender a parallel message is restricting waits for that
- * write (busy_timeout_ms plus this), then is judged again, this often. */
-#define JUDGE_MARK_SLACK_MS	1000
-#define JUDGE_MARK_WAITS	3
-
-/* milt_now - the clock, read once per callback */
-static int64_t
-milt_now(void)
-{
-	return (int64_t)time(NULL);
-}
-
-/* max_i64 - the larger of a and b */
-static int64_t
-max_i64(int64_t a, int64_t b)
-{
-	return a > b ? a : b;
-}
 
 /* msg_reset - forget the message, and free what it holds */
 static void
@@ -104,10 +84,8 @@ conn_of(SMFICTX *ctx)
 	return (milt_conn *)smfi_getpriv(ctx);
 }
 
-/* capture_queue_id - remember "i" whenever the MTA offers it: Postfix
- * sends it from the first or second RCPT, Sendmail at MAIL FROM */
-static void
-capture_queue_id(SMFICTX *ctx, milt_msg *m)
+void
+milt_capture_queue_id(SMFICTX *ctx, milt_msg *m)
 {
 	const char *qid = smfi_getsymval(ctx, "i");
 
@@ -172,34 +150,6 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 }
 
 
-/* refuse_if_restricted - read the sender's restriction alone and refuse
- * the message at WHERE if there is one; SMFIS_CONTINUE if not.  Read in
- * autocommit: a restriction cleared a moment ago is gone. */
-static sfsistat
-refuse_if_restricted(SMFICTX *ctx, milt_conn *c, const char *where)
-{
-	char err[MILT_ERR_SIZE];
-	store_restriction r;
-	store_errkind_t kind;
-	store_t *s;
-	int64_t now;
-	bool found = false, ran_out = false;
-
-	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
-		return milt_store_failed(ctx, c, "opening the database", err);
-	now = milt_now();
-	if (store_restriction_lookup(s, c->cctx_msg.mctx_identity, now, &r,
-	    &found, &ran_out, err, sizeof(err)) != 0) {
-		milt_pool_put(s, false);
-		return milt_store_failed(ctx, c, "looking up a restriction", err);
-	}
-	milt_pool_put(s, true);
-	if (ran_out)
-		milt_move_ran_out(c, now);
-	return found ? milt_refuse_restricted(ctx, c, where, &r) :
-	    SMFIS_CONTINUE;
-}
-
 /* mlfi_envfrom - decide who is sending; with refuse_restricted_at =
  * "mail_from", refuse a restricted sender */
 static sfsistat
@@ -220,7 +170,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	}
 	m = &c->cctx_msg;
 	msg_reset(m);
-	capture_queue_id(ctx, m);
+	milt_capture_queue_id(ctx, m);
 	ps = conf_policy(c->cctx_conf->mc_conf);
 
 	login = smfi_getsymval(ctx, "{auth_authen}");
@@ -281,7 +231,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	    CONF_REFUSE_AT_DATA)
 		return no_reply(c, SMFIP_NR_MAIL);
 
-	return refuse_if_restricted(ctx, c, "MAIL FROM");
+	return milt_refuse_if_restricted(ctx, c, "MAIL FROM", false);
 }
 
 /* mlfi_envrcpt - classify and count one recipient (refusals wait for the
@@ -298,7 +248,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	if (c == NULL || !c->cctx_msg.mctx_outbound)
 		return no_reply(c, SMFIP_NR_RCPT);
 	m = &c->cctx_msg;
-	capture_queue_id(ctx, m);
+	milt_capture_queue_id(ctx, m);
 	ps = conf_policy(c->cctx_conf->mc_conf);
 
 	st = pol_normalize(argv != NULL ? argv[0] : NULL, "", rcpt, sizeof(rcpt));
@@ -348,244 +298,6 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 }
 
 
-/*
- * judge_restrict - the message crossed a limit: record the restriction
- * (after marking any that ran out as expired), then refuse.  The sender is
- * marked in the counts table until then, so a parallel message waits for
- * the outcome and is judged again (judge); a failure lifts the mark and
- * tempfails (on_store_error).
- */
-static sfsistat
-judge_restrict(SMFICTX *ctx, milt_conn *c, const char *where,
-    const pol_crossing *cr, const pol_counts *cur, int64_t now)
-{
-	milt_msg *m = &c->cctx_msg;
-	char err[MILT_ERR_SIZE], exp[32];
-	store_restriction r, old;
-	store_errkind_t kind;
-	store_t *s;
-	bool found = false;
-	int rc = -1;
-
-	milt_fill_facts(&r, c, cr, now);
-	/* Checked again under the write lock: another process (an admin's
-	 * block or unblock, another sendguard) may have written one since
-	 * this message's read, and it is not ours to replace. */
-	if ((s = milt_pool_get(err, sizeof(err), &kind)) != NULL) {
-		rc = store_begin(s, true, err, sizeof(err)) != 0 ||
-		    store_expire(s, m->mctx_identity, now, 0, NULL, err,
-		    sizeof(err)) != 0 ||
-		    store_restriction_get(s, m->mctx_identity, now, &old,
-		    &found, err, sizeof(err)) != 0 ||
-		    (!found && store_restriction_put(s, &r, STORE_EV_RESTRICTED,
-		    err, sizeof(err)) != 0) ||
-		    store_commit(s, err, sizeof(err)) != 0 ? -1 : 0;
-		if (rc != 0)
-			store_rollback(s);
-		milt_pool_put(s, rc == 0);
-	}
-	milt_count_unmark(m->mctx_identity);
-	if (rc != 0)
-		return milt_store_failed(ctx, c, "recording a restriction", err);
-	if (found)
-		return milt_refuse_restricted(ctx, c, where, &old);
-	milt_queue_alert(c, &r, MILT_ALERT_RESTRICTED);
-	milt_log_counts(LOG_INFO, c, cur, "refused, counts unchanged");
-	milt_log(LOG_WARNING, "%s: identity=%s client=%s: restricted: %s; "
-	    "action %s, %s%s", milt_qid(m), m->mctx_idlog, c->cctx_client,
-	    r.sr_reason, pol_action_name(m->mctx_policy.pe_action),
-	    r.sr_has_expiry ? "until " : "",
-	    milt_format_expiry(&r, exp, sizeof(exp)));
-	return milt_reply_refused(ctx, c->cctx_conf);
-}
-
-/* judge_alert_event - the history line of a limit crossed with action
- * alert; the message is counted and accepted even if it cannot be written
- * (the alert itself still goes out) */
-static void
-judge_alert_event(milt_conn *c, const store_restriction *r, int64_t now)
-{
-	char err[MILT_ERR_SIZE];
-	store_errkind_t kind;
-	store_t *s;
-	int rc = -1;
-
-	if ((s = milt_pool_get(err, sizeof(err), &kind)) != NULL) {
-		rc = store_event_add(s, STORE_EV_ALERTED, now, r, err,
-		    sizeof(err));
-		milt_pool_put(s, rc == 0);
-	}
-	if (rc != 0)
-		milt_log(LOG_ERR, "%s: identity=%s: database error while "
-		    "recording an alert in the history: %s", milt_qid(&c->cctx_msg),
-		    c->cctx_msg.mctx_idlog, err);
-}
-
-/* judge - count the message against the limits, or refuse it whole; at
- * where ("DATA" or "end of message", for the log), which has all the
- * recipients (and, at end of message, the content spam checking reads) */
-static sfsistat
-judge(SMFICTX *ctx, milt_conn *c, const char *where)
-{
-	milt_msg *m;
-	char err[MILT_ERR_SIZE];
-	const char *what = "opening the database";
-	store_restriction r;
-	store_counts sc;
-	store_delta delta;
-	store_errkind_t kind;
-	pol_counts cur, after;
-	pol_crossing cr;
-	pol_verdict v;
-	store_t *s;
-	store_counts pc;
-	int64_t now, hour_from, day_from;
-	bool found = false, ran_out = false, marked, spam = false, refuse_spam;
-	unsigned mark_waits = 0;
-	int rc;
-
-	m = &c->cctx_msg;
-	/* Decided at MAIL FROM, where the MTA did not wait for an answer. */
-	if (m->mctx_late_xcode != NULL)
-		return milt_tempfail(ctx, m->mctx_late_xcode, m->mctx_late_text);
-	if (!m->mctx_outbound)
-		return SMFIS_CONTINUE;
-	capture_queue_id(ctx, m);
-
-	if (m->mctx_n_bad > 0) {
-		milt_log(LOG_WARNING, "%s: identity=%s client=%s: %u malformed "
-		    "recipient address(es), first \"%s\"; tempfailing",
-		    milt_qid(m), m->mctx_idlog, c->cctx_client,
-		    m->mctx_n_bad, m->mctx_bad_rcpt);
-		return milt_tempfail(ctx, "4.1.3", "Bad recipient address syntax");
-	}
-	/* Before any database lock: spamd may take up to spam.timeout_ms. */
-	if (m->mctx_spam_on)
-		spam = milt_spam_verdict(&m->mctx_spam, c->cctx_conf->mc_conf,
-		    milt_qid(m), m->mctx_idlog) == POL_SPAM_SPAM;
-	if (spam && conf_spam_on_message(c->cctx_conf->mc_conf) ==
-	    CONF_SPAM_HOLD && milt_spam_hold(ctx, c) != 0)
-		return milt_tempfail(ctx, "4.7.1", "Cannot hold this message for "
-		    "review, try again later");
-again:
-	now = milt_now();
-	hour_from = pol_window_start(now, POL_HOUR_BUCKETS);
-	day_from = pol_window_start(now, POL_DAY_BUCKETS);
-
-	what = "opening the database";
-	if ((s = milt_pool_get(err, sizeof(err), &kind)) == NULL)
-		return milt_store_failed(ctx, c, what, err);
-
-	/* The database, then this process's counts it does not hold yet;
-	 * decided and counted under the table's lock, so two messages of
-	 * one sender never both fit in the same room (milt_count.c). */
-	what = "counting recipients";
-	milt_count_read_begin();
-	rc = store_begin(s, false, err, sizeof(err)) != 0 ||
-	    store_restriction_lookup(s, m->mctx_identity, now, &r, &found,
-	    &ran_out, err, sizeof(err)) != 0;
-	/* A restriction that ran out forgives what came before its end, as
-	 * store_expire will (milt_move_ran_out, below, or the housekeeping):
-	 * the sender starts again, as after an unblock. */
-	if (rc == 0 && ran_out) {
-		hour_from = max_i64(hour_from, pol_bucket(r.sr_expires_at));
-		day_from = max_i64(day_from, pol_bucket(r.sr_expires_at));
-	}
-	if (rc != 0 ||
-	    store_counts_get(s, m->mctx_identity, hour_from, day_from, &sc,
-	    err, sizeof(err)) != 0 ||
-	    store_commit(s, err, sizeof(err)) != 0) {
-		milt_count_read_end();
-		store_rollback(s);
-		milt_pool_put(s, false);
-		return milt_store_failed(ctx, c, what, err);
-	}
-	milt_pool_put(s, true);
-	if (found) {
-		milt_count_read_end();
-		return milt_refuse_restricted(ctx, c, where, &r);
-	}
-	/* Counts that could not be written: a database error for this
-	 * message too (a restricted sender was refused all the same). */
-	if (milt_count_failing(err, sizeof(err))) {
-		milt_count_read_end();
-		return milt_store_failed(ctx, c, what, err);
-	}
-	milt_count_lock();
-	marked = milt_count_pending(m->mctx_identity, hour_from, day_from, &pc);
-
-	/* Being restricted by a parallel message of the sender's: wait for
-	 * the outcome (its write waits busy_timeout_ms at most), then judge
-	 * again: its restriction is read and refuses this message too, or,
-	 * if a database error kept it from being written, this message is
-	 * judged as any other, never refused on a restriction that does not
-	 * exist.  No outcome in time: a database error (on_store_error). */
-	if (marked) {
-		milt_count_unlock();
-		milt_count_read_end();
-		if (mark_waits++ < JUDGE_MARK_WAITS &&
-		    milt_count_wait_unmarked(m->mctx_identity,
-		    (unsigned)conf_busy_timeout_ms(c->cctx_conf->mc_conf) +
-		    JUDGE_MARK_SLACK_MS))
-			goto again;
-		return milt_store_failed(ctx, c, "waiting for a parallel "
-		    "message's restriction of the sender", "not written in "
-		    "time");
-	}
-	cur.pc_int_hour = pol_sat_add(sc.sc_int_hour, pc.sc_int_hour);
-	cur.pc_ext_hour = pol_sat_add(sc.sc_ext_hour, pc.sc_ext_hour);
-	cur.pc_day = pol_sat_add(sc.sc_day, pc.sc_day);
-	cur.pc_spam_hour = pol_sat_add(sc.sc_spam_hour, pc.sc_spam_hour);
-	cur.pc_spam_day = pol_sat_add(sc.sc_spam_day, pc.sc_spam_day);
-
-	v = pol_decide(&m->mctx_policy, &cur, m->mctx_n_int, m->mctx_n_ext,
-	    spam, &cr);
-	if (v == POL_VERDICT_RESTRICT) {
-		rc = milt_count_mark(m->mctx_identity);
-		milt_count_unlock();
-		milt_count_read_end();
-		if (rc != 0)
-			return milt_store_failed(ctx, c, what, "no room in "
-			    "memory to mark the sender");
-		return judge_restrict(ctx, c, where, &cr, &cur, now);
-	}
-
-	/* A spam message refused by spam.on_message = reject counts as spam
-	 * but reached nobody: its recipients do not count. */
-	refuse_spam = spam &&
-	    conf_spam_on_message(c->cctx_conf->mc_conf) == CONF_SPAM_REJECT;
-	delta.sd_int = refuse_spam ? 0 : m->mctx_n_int;
-	delta.sd_ext = refuse_spam ? 0 : m->mctx_n_ext;
-	delta.sd_spam = spam ? 1 : 0;
-	rc = milt_count_add(m->mctx_identity, pol_bucket(now), &delta);
-	milt_count_unlock();
-	milt_count_read_end();
-	if (rc != 0)
-		return milt_store_failed(ctx, c, what, "the counts cannot wait "
-		    "in memory (too many waiting to be written, or stopping)");
-	after.pc_int_hour = pol_sat_add(cur.pc_int_hour, delta.sd_int);
-	after.pc_ext_hour = pol_sat_add(cur.pc_ext_hour, delta.sd_ext);
-	after.pc_day = pol_sat_add(cur.pc_day,
-	    pol_sat_add(delta.sd_int, delta.sd_ext));
-	after.pc_spam_hour = pol_sat_add(cur.pc_spam_hour, delta.sd_spam);
-	after.pc_spam_day = pol_sat_add(cur.pc_spam_day, delta.sd_spam);
-	if (v == POL_VERDICT_ALERT) {
-		milt_fill_facts(&r, c, &cr, now);
-		r.sr_has_expiry = false;
-		judge_alert_event(c, &r, now);
-		milt_queue_alert(c, &r, MILT_ALERT_CROSSED);
-	}
-	milt_log_counts(LOG_INFO, c, &after, refuse_spam ? "refused as spam" :
-	    "accepted");
-	if (v == POL_VERDICT_ALERT)
-		milt_log(LOG_WARNING, "%s: identity=%s client=%s: limit crossed: "
-		    "%s; action alert, message accepted", milt_qid(m),
-		    m->mctx_idlog, c->cctx_client, r.sr_reason);
-	if (ran_out)
-		milt_move_ran_out(c, now);
-	return spam ? milt_spam_answer(ctx, c) : SMFIS_CONTINUE;
-}
-
 /* mlfi_data - all the recipients are in: judge the message now, unless
  * spam checking wants its content (then at end of message).  Let through,
  * it is accepted: sendguard is done with it, so the MTA neither sends us
@@ -598,8 +310,11 @@ mlfi_data(SMFICTX *ctx)
 
 	/* No context (it could not be made): nothing known of the message,
 	 * which must not pass unjudged. */
-	if (c == NULL)
+	if (c == NULL) {
+		milt_log(LOG_ERR, "DATA without a connection context; "
+		    "tempfailing");
 		return milt_tempfail(ctx, "4.3.0", "Internal error, try again later");
+	}
 	/* (a 451 kept from MAIL FROM comes before the sender is outbound)
 	 * The verdict needs the content; the restriction does not: a
 	 * restricted sender is refused here, before sending the content
@@ -608,9 +323,9 @@ mlfi_data(SMFICTX *ctx)
 	 * "mail_from" it was read there already. */
 	if (c->cctx_msg.mctx_outbound && c->cctx_msg.mctx_spam_on)
 		return conf_refuse_restricted_at(c->cctx_conf->mc_conf) ==
-		    CONF_REFUSE_AT_DATA ? refuse_if_restricted(ctx, c, "DATA") :
+		    CONF_REFUSE_AT_DATA ? milt_refuse_if_restricted(ctx, c, "DATA", true) :
 		    SMFIS_CONTINUE;
-	r = judge(ctx, c, "DATA");
+	r = milt_judge(ctx, c, "DATA");
 	return r == SMFIS_CONTINUE ? SMFIS_ACCEPT : r;
 }
 
@@ -621,8 +336,12 @@ mlfi_eom(SMFICTX *ctx)
 {
 	milt_conn *c = conn_of(ctx);
 
-	return c != NULL ? judge(ctx, c, "end of message") :
-	    milt_tempfail(ctx, "4.3.0", "Internal error, try again later");
+	if (c == NULL) {
+		milt_log(LOG_ERR, "end of message without a connection "
+		    "context; tempfailing");
+		return milt_tempfail(ctx, "4.3.0", "Internal error, try again later");
+	}
+	return milt_judge(ctx, c, "end of message");
 }
 
 /* mlfi_connect_open - no new connection once a shutdown has begun */

@@ -1,7 +1,7 @@
 /*
- * mlfi_int.h - what mlfi.c (the callbacks) and milt_answer.c (the replies
- * and log lines they give) share: the connection and message contexts.
- * Private to those two files.
+ * mlfi_int.h - what mlfi.c (the callbacks), mlfi_judge.c (the judgement
+ * of a message) and milt_answer.c (the replies and log lines they give)
+ * share: the connection and message contexts.  Private to those files.
  *
  * A milt_conn is made by mlfi_negotiate (or mlfi_connect), owned by
  * libmilter's private pointer and freed by mlfi_close; its milt_msg is
@@ -108,5 +108,25 @@ void		milt_move_ran_out(milt_conn *c, int64_t now);
 /* milt_queue_alert - hand r to the alert thread (after its commit) */
 void		milt_queue_alert(const milt_conn *c, const store_restriction *r,
     milt_alert_kind kind);
+
+/* mlfi.c */
+
+/* milt_capture_queue_id - remember "i" whenever the MTA offers it: Postfix
+ * sends it from the first or second RCPT, Sendmail at MAIL FROM */
+void		milt_capture_queue_id(SMFICTX *ctx, milt_msg *m);
+
+/* mlfi_judge.c */
+
+/* milt_judge - count the message against the limits, or refuse it whole;
+ * at where ("DATA" or "end of message", for the log), which has all the
+ * recipients (and, at end of message, the content spam checking reads) */
+sfsistat	milt_judge(SMFICTX *ctx, milt_conn *c, const char *where);
+/* milt_refuse_if_restricted - read the sender's restriction alone and
+ * refuse the message at where if there is one; SMFIS_CONTINUE if not.
+ * Read in autocommit: a restriction cleared a moment ago is gone.
+ * before_judgement: the judgement is still to come, so a database error
+ * under on_store_error = accept leaves the message to it (continue). */
+sfsistat	milt_refuse_if_restricted(SMFICTX *ctx, milt_conn *c,
+    const char *where, bool before_judgement);
 
 #endif

@@ -43,6 +43,10 @@ pol_rcpt_internal(const char *rcpt, char *const *local_domains,
 {
 	const char *at = strrchr(rcpt, '@'), *end;
 
+	/* an "@" in the local part ("user@host"@local, quoted or not) is
+	 * another route: Postfix resolves the dequoted address */
+	if (at != NULL && strchr(rcpt, '@') != at)
+		return false;
 	end = at != NULL ? at : rcpt + strlen(rcpt);
 	for (; rcpt < end; rcpt++)
 		if (*rcpt == '!' || *rcpt == '%')

@@ -128,9 +128,10 @@ bool		pol_domain_listed(const char *domain, char *const *patterns,
  * pol_rcpt_internal - is a normalised recipient internal: unqualified
  * (delivered locally) or in one of the local domains (patterns as for
  * pol_domain_listed)?  Never one whose local part routes elsewhere with
- * "!" or "%": Postfix (swap_bangpath, allow_percent_hack, on by default)
- * rewrites "host!user" and "user%host@local" to user@host, so they count
- * as external, which at worst overcounts.
+ * "!", "%" or "@": Postfix (swap_bangpath, allow_percent_hack,
+ * resolve_dequoted_address, on by default) sends "host!user",
+ * "user%host@local" and "\"user@host\"@local" to user@host, so they
+ * count as external, which at worst overcounts.
  */
 bool		pol_rcpt_internal(const char *rcpt, char *const *local_domains,
     size_t nlocal_domains);

@@ -109,8 +109,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "DELETE FROM restrictions"
 	    " WHERE identity = ?1 AND expires_at <= ?2",
 	/*
-	 * The pair below must pick the same rows: same predicate, a total
-	 * order (identity is the key) and one transaction around both.
+	 * The three below must pick the same rows: same predicate, a total
+	 * order (identity is the key) and one transaction around them.
 	 */
 	[S_EXPIRE_ALL_COUNTS] =
 	    "DELETE FROM counters WHERE identity IN"
@@ -476,11 +476,17 @@ prepare_all(store_t *st, const char *path, store_errkind_t *kind,
 		rc = sqlite3_prepare_v3(st->st_c->sc_db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &st->st_c->sc_stmt[i], NULL);
 		if (rc != SQLITE_OK) {
+			/* a table or column missing: the schema is not what
+			 * its version says (any other error is ours) */
+			bool missing = rc == SQLITE_ERROR &&
+			    (strstr(sqlite3_errmsg(st->st_c->sc_db),
+			    "no such table") != NULL ||
+			    strstr(sqlite3_errmsg(st->st_c->sc_db),
+			    "no such column") != NULL);
+
 			(void)store_db_fail(st->st_c->sc_db, rc, path,
 			    "cannot prepare a statement", kind, err, errlen);
-			/* a table or column missing: the schema is not
-			 * what its version says */
-			if (rc == SQLITE_ERROR)
+			if (missing)
 				*kind = STORE_ERR_SCHEMA;
 			return -1;
 		}

@@ -233,8 +233,11 @@ test_wait_unmarked(void)
 	pthread_t th;
 	double ms;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	T_OK(milt_count_wait_unmarked("nobody@example.com", 5000),
 	    "no mark: nothing to wait for");
+	ms = ms_since(&t0);
+	T_OK(ms < 1000, "and no waiting (%.0f ms of the 5000 allowed)", ms);
 	milt_count_lock();
 	T_INTEQ(milt_count_mark("w@example.com"), 0, "mark a sender");
 	milt_count_unlock();
@@ -244,8 +247,12 @@ test_wait_unmarked(void)
 	ms = ms_since(&t0);
 	T_OK(ms >= 90, "having waited the 100 ms (%.0f ms)", ms);
 	pthread_create(&th, NULL, unmark_later, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	T_OK(milt_count_wait_unmarked("w@example.com", 10000),
 	    "unmarked by another thread: the wait ends with it");
+	ms = ms_since(&t0);
+	T_OK(ms < 5000, "when the mark goes, not at the timeout (%.0f ms of "
+	    "the 10000 allowed)", ms);
 	pthread_join(th, NULL);
 }
 

@@ -155,6 +155,8 @@ test_rcpt_internal(void)
 		{ "a!b@example.com", false },
 		{ "\"odd%name\"@example.com", false },
 		{ "mail%room@gmail.com", false },
+		{ "\"victim@gmail.com\"@example.com", false },
+		{ "victim@gmail.com@example.com", false },
 	};
 	size_t i;
 

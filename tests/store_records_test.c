@@ -225,10 +225,20 @@ test_expire_forgives_the_counts_before_the_end(void)
 	    sizeof(errbuf)), 0, "expire all before b's end");
 	T_INTEQ(raw_int(fx.fx_db, "SELECT count(*) FROM counters"
 	    " WHERE identity = 'b@x'"), 1, "b's counts stay while it is in force");
-	T_INTEQ(store_expire(st, NULL, NOW + 1300, 0, NULL, errbuf,
-	    sizeof(errbuf)), 0, "expire all after b's end");
+	r = restriction("c@x", NOW, true, NOW + 1250);
+	put(st, &r, STORE_EV_RESTRICTED);
+	T_INTEQ(add(st, "c@x", b0, 0, 6), 0, "c: counts before");
+	T_INTEQ(store_expire(st, NULL, NOW + 1300, 1, NULL, errbuf,
+	    sizeof(errbuf)), 0, "expire all after b's and c's ends, at most 1");
 	T_INTEQ(raw_int(fx.fx_db, "SELECT count(*) FROM counters"
 	    " WHERE identity = 'b@x'"), 0, "b's counts are gone with it");
+	T_INTEQ(raw_int(fx.fx_db, "SELECT count(*) FROM counters"
+	    " WHERE identity = 'c@x'"), 1,
+	    "c's stay: its restriction waits for the next batch");
+	T_INTEQ(store_expire(st, NULL, NOW + 1300, 1, NULL, errbuf,
+	    sizeof(errbuf)), 0, "the next batch");
+	T_INTEQ(raw_int(fx.fx_db, "SELECT count(*) FROM counters"
+	    " WHERE identity = 'c@x'"), 0, "c's counts are gone with it");
 	T_INTEQ(raw_int(fx.fx_db, "SELECT sum(external) FROM counters"
 	    " WHERE identity IN ('keep@x', 'other@x')"), 9,
 	    "a restriction without end and an unrestricted sender keep theirs");
