@@ -357,6 +357,7 @@ for n in 1 10; do
 	ratio sgunix_r$n null_r$n q_sg_null_r$n
 	ratio sgunix_r$n policyd_r$n q_sg_policyd_r$n
 	ratio sginet_r$n sgunix_r$n q_inet_unix_r$n
+	ratio null_r$n nomilter_r$n q_null_nomilter_r$n
 done
 ratio gen_sg gen_null q_gen
 
@@ -400,6 +401,8 @@ for n in 1 10; do
 	t=0.85
 	[ "$n" = 10 ] && t=0.80
 	row "$n rcpt: sendguard / no milter" q_sg_nomilter_r$n x ">=" "$t"
+	# what any milter with these options costs Postfix, for context
+	row "$n rcpt: null milter / no milter" q_null_nomilter_r$n x
 	row "$n rcpt: sendguard / null milter" q_sg_null_r$n x ">=" 0.95
 	if [ "$n" = 10 ]; then
 		row "$n rcpt: sendguard / policyd-rate-limit" q_sg_policyd_r$n x ">=" 5
