@@ -3,8 +3,9 @@
  * lines it logs about it: the configured refusal, tempfails, what a store
  * failure means (on_store_error), spam.on_message, the restriction record
  * of a crossing and its alert, what MAIL FROM decides when the MTA does
- * not wait for it there.  Called from the callbacks in mlfi.c, on
- * the contexts of mlfi_int.h; no state of its own, thread-safe as they are.
+ * not wait for it there.  Called from the callbacks in mlfi.c and the
+ * judgement in mlfi_judge.c, on the contexts of mlfi_int.h; no state of
+ * its own, thread-safe as they are.
  */
 #include <stdio.h>
 #include <string.h>

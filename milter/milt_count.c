@@ -168,7 +168,7 @@ cnt_release(struct cnt_sender *n)
 	free(n);
 }
 
-/* ---- what a message's judgement uses (mlfi.c: judge) ---- */
+/* ---- what a message's judgement uses (mlfi_judge.c: judge_pass) ---- */
 
 void
 milt_count_read_begin(void)

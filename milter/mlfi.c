@@ -7,15 +7,14 @@
  * resets the message part of it; mlfi_abort forgets the message (it
  * counts nothing); mlfi_close frees everything and clears the private
  * pointer.  A message is judged once all its recipients are known, at
- * DATA: is its sender restricted, and do its recipients cross a limit?
+ * DATA (mlfi_judge.c): is its sender restricted, and do its recipients
+ * cross a limit?
  * Then sendguard is done with it (SMFIS_ACCEPT: the MTA does not hand us
  * the content, nor wait for us at its end).  With spam checking on, an
  * outbound message is judged at end of message instead, where its
  * content says whether it is spam (milt_spam.c), but a restricted sender
  * is still refused at DATA, by a read of its restriction alone; an MTA
- * that sends no DATA stage gets the whole judgement there (mlfi_judge.c:
- * one read of the database plus the counts this process has not written
- * yet, decided and counted under one lock).  MAIL FROM only
+ * that sends no DATA stage gets the whole judgement there.  MAIL FROM only
  * works out who is sending; the MTA does not wait for it, unless
  * refuse_restricted_at = "mail_from", where a restricted sender is
  * refused there already.  We never refuse at RCPT: Postfix treats that as

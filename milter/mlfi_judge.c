@@ -1,7 +1,8 @@
 /*
  * mlfi_judge.c - the judgement of a message (mlfi.c calls it at DATA, or
- * at end of message with spam checking on): is its sender restricted, and
- * do its recipients (or its spam verdict) cross a limit?
+ * at end of message with spam checking on or from an MTA that sends no
+ * DATA stage): is its sender restricted, and do its recipients (or its
+ * spam verdict) cross a limit?
  *
  * One read of the database (the restriction and the counts, in one read
  * transaction) plus the counts this process has not written yet, decided
@@ -29,8 +30,8 @@
 #include "mlfi_int.h"
 
 /* A message whose sender a parallel message is restricting waits for that
- * write: at most twice busy_timeout_ms (a handle, then the write lock)
- * plus this, in all, however often it is judged again. */
+ * write: its waits take at most twice busy_timeout_ms (a handle, then the
+ * write lock) plus this, in all, however often it is judged again. */
 #define JUDGE_MARK_SLACK_MS	1000
 
 /* judge_now - the clock, read once per pass */
@@ -161,8 +162,8 @@ judge_alert_event(milt_conn *c, const store_restriction *r, int64_t now)
 /*
  * judge_pass - one pass of the judgement, spam verdict given: read, decide
  * and count.  *marked: a parallel message is restricting the sender; this
- * pass decided nothing and holds nothing (the caller waits, then passes
- * again).
+ * pass decided nothing and holds nothing, and its return value means
+ * nothing (the caller waits, then passes again).
  */
 static sfsistat
 judge_pass(SMFICTX *ctx, milt_conn *c, const char *where, bool spam,
@@ -334,9 +335,9 @@ milt_judge(SMFICTX *ctx, milt_conn *c, const char *where)
 		    !milt_count_wait_unmarked(m->mctx_identity, (unsigned)left))
 			break;
 	}
-	snprintf(why, sizeof(why), "a parallel message of the sender's still "
-	    "had its restriction to write after %lld ms",
+	snprintf(why, sizeof(why), "not written in time (%lld ms)",
 	    (long long)(2 * (int64_t)conf_busy_timeout_ms(c->cctx_conf->mc_conf)
 	    + JUDGE_MARK_SLACK_MS));
-	return milt_store_failed(ctx, c, "judging the message", why);
+	return milt_store_failed(ctx, c, "waiting for a parallel message's "
+	    "restriction of the sender", why);
 }

@@ -259,6 +259,11 @@ for _m in reject hold; do
 	sg_start || tap_fail "sendguard starts with spam.on_message = $_m"
 	lua spam_onmsg.lua -D ON_MESSAGE="$_m"
 done
+sg_stop
+spam_conf accept
+echo 'on_store_error = "accept";' >>"$DIR/sg.conf"
+sg_start || tap_fail "sendguard starts with spam checking and on_store_error = accept"
+lua spam_dberr.lua
 
 # --- refuse_restricted_at = mail_from: the same, refused at MAIL FROM ------
 
