@@ -299,6 +299,18 @@ milt_count_unmark(const char *identity)
 	pthread_rwlock_unlock(&cnt_barrier);
 }
 
+/* deadline_after - *until = the monotonic clock (the condition variables'
+ * clock) ms milliseconds from now */
+static void
+deadline_after(unsigned ms, struct timespec *until)
+{
+	clock_gettime(CLOCK_MONOTONIC, until);
+	until->tv_sec += ms / 1000;
+	until->tv_nsec += (long)(ms % 1000) * 1000000;
+	until->tv_sec += until->tv_nsec / 1000000000;
+	until->tv_nsec %= 1000000000;
+}
+
 bool
 milt_count_wait_unmarked(const char *identity, unsigned timeout_ms)
 {
@@ -306,11 +318,7 @@ milt_count_wait_unmarked(const char *identity, unsigned timeout_ms)
 	struct timespec until;
 	bool marked;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	until.tv_sec += until.tv_nsec / 1000000000;
-	until.tv_nsec %= 1000000000;
+	deadline_after(timeout_ms, &until);
 	pthread_mutex_lock(&cnt_lock);
 	while ((n = cnt_find(identity, false)) != NULL && n->cn_marked &&
 	    pthread_cond_timedwait(&cnt_unmarked, &cnt_lock, &until) !=
@@ -455,10 +463,7 @@ wait_ms(unsigned ms)
 		pthread_cond_wait(&cnt_cond, &cnt_lock);
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += (long)ms * 1000000;
-	until.tv_sec += until.tv_nsec / 1000000000;
-	until.tv_nsec %= 1000000000;
+	deadline_after(ms, &until);
 	(void)pthread_cond_timedwait(&cnt_cond, &cnt_lock, &until);
 }
 
