@@ -36,6 +36,8 @@
  */
 #define _GNU_SOURCE	/* pthread_mutex_clocklock (glibc 2.30) */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -494,12 +496,51 @@ prepare_all(store_t *st, const char *path, store_errkind_t *kind,
 	return 0;
 }
 
+/* access_why - why this process may not be able to write the database:
+ * its directory missing or not writable, or a file of it not readable and
+ * writable (SQLite needs the directory too, for the -wal, -shm and
+ * -journal files); "" when none of that is the case */
+static void
+access_why(const char *path, char *why, size_t len)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	char dir[PATH_MAX], file[PATH_MAX + 8];
+	const char *slash = strrchr(path, '/');
+	size_t i, n;
+
+	why[0] = '\0';
+	n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+	if (n >= sizeof(dir))
+		return;
+	memcpy(dir, slash == NULL ? "." : path, n);
+	dir[n] = '\0';
+	if (access(dir, F_OK) != 0) {
+		snprintf(why, len, " (the directory %s does not exist)", dir);
+		return;
+	}
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
+		snprintf(why, len, " (uid %ld may not write the directory %s)",
+		    (long)geteuid(), dir);
+		return;
+	}
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(file, sizeof(file), "%s%s", path, sfx[i]);
+		if (access(file, F_OK) == 0 &&
+		    faccessat(AT_FDCWD, file, R_OK | W_OK, AT_EACCESS) != 0) {
+			snprintf(why, len, " (uid %ld may not read and write "
+			    "%s)", (long)geteuid(), file);
+			return;
+		}
+	}
+}
+
 int
 store_open(const char *path, const store_opts *opts, store_t **out,
     char *err, size_t errlen)
 {
 	store_errkind_t kind = STORE_ERR_INTERNAL;
 	store_t *st = NULL;
+	char why[PATH_MAX + 64];
 	int flags, rc, ret = -1;
 
 	if (out != NULL)
@@ -529,8 +570,12 @@ store_open(const char *path, const store_opts *opts, store_t **out,
 			store_seterr(err, errlen, "%s: cannot open: the "
 			    "database does not exist", path);
 		} else {
+			access_why(path, why, sizeof(why));
 			store_db_fail(st->st_c->sc_db, rc, path, "cannot open",
 			    &kind, err, errlen);
+			if (err != NULL && errlen > 0)
+				store_seterr(err + strlen(err),
+				    errlen - strlen(err), "%s", why);
 		}
 		goto out;
 	}
@@ -540,8 +585,9 @@ store_open(const char *path, const store_opts *opts, store_t **out,
 	sqlite3_db_config(st->st_c->sc_db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	if (sqlite3_db_readonly(st->st_c->sc_db, "main") == 1) {
 		kind = STORE_ERR_UNAVAILABLE;
+		access_why(path, why, sizeof(why));
 		store_seterr(err, errlen, "%s: cannot open: the database is "
-		    "read-only", path);
+		    "read-only%s", path, why);
 		goto out;
 	}
 

@@ -6,6 +6,7 @@
  * test forks processes that open a new database at the same time.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "store_fixture.h"
 
@@ -75,6 +76,72 @@ test_missing_file_without_create_is_unavailable(void)
 	printf("# %s\n", t_vis(errbuf));
 	T_OK(access(fx.fx_db, F_OK) != 0, "no file was created");
 	store_close(st);
+	fx_teardown(&fx);
+}
+
+static void
+test_missing_directory_is_named(void)
+{
+	fixture fx;
+	store_t *st;
+	char path[PATH_MAX + 64];
+
+	fx_setup(&fx);
+	snprintf(path, sizeof(path), "%s/gone/sendguard.db", fx.fx_dir);
+	st = open_db(path, true, 1000);
+	T_OK(st == NULL, "a database in a missing directory cannot be created");
+	T_OK(strstr(errbuf, "the directory ") != NULL &&
+	    strstr(errbuf, "/gone does not exist") != NULL,
+	    "the message says which directory does not exist");
+	printf("# %s\n", t_vis(errbuf));
+	store_close(st);
+	fx_teardown(&fx);
+}
+
+/* As another user (root's tests only): a directory it may not write */
+static void
+test_unwritable_directory_is_named(void)
+{
+	fixture fx;
+	store_t *st;
+	char got[512] = "";
+	int fd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		printf("# skipped: needs root to test another user's access\n");
+		return;
+	}
+	fx_setup(&fx);
+	st = open_db(fx.fx_db, true, 1000);
+	store_close(st);
+	(void)chmod(fx.fx_dir, 0755);
+	if (pipe(fd) != 0 || (pid = fork()) < 0) {
+		T_OK(false, "pipe and fork");
+		fx_teardown(&fx);
+		return;
+	}
+	if (pid == 0) {
+		close(fd[0]);
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(1);
+		st = open_db(fx.fx_db, false, 1000);
+		if (write(fd[1], errbuf, strlen(errbuf)) < 0)
+			_exit(1);
+		_exit(st == NULL ? 0 : 2);
+	}
+	close(fd[1]);
+	n = read(fd[0], got, sizeof(got) - 1);
+	got[n > 0 ? n : 0] = '\0';
+	close(fd[0]);
+	(void)waitpid(pid, &status, 0);
+	T_OK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "uid 65534 cannot open root's database for writing");
+	T_OK(strstr(got, "uid 65534 may not write the directory ") != NULL &&
+	    strstr(got, fx.fx_dir) != NULL,
+	    "the message names the user and the directory it may not write");
+	printf("# %s\n", t_vis(got));
 	fx_teardown(&fx);
 }
 
@@ -482,6 +549,8 @@ main(void)
 	test_schema_version_application_id_and_wal_are_set();
 	test_missing_file_without_create_is_unavailable();
 	test_empty_file_without_create_is_unavailable();
+	test_missing_directory_is_named();
+	test_unwritable_directory_is_named();
 	test_text_file_is_corrupt();
 	test_foreign_database_is_not_a_sendguard_database();
 	test_newer_schema_version_is_refused();
