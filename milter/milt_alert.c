@@ -208,7 +208,9 @@ build_mail(const milt_alert *a, const conf_alerts *ca, const char *host,
 	    sizeof(qid));
 
 	buf[0] = '\0';
-	ok = appendf(buf, len, "From: sendguard <MAILER-DAEMON@%s>\n", host) &&
+	/* No domain: the MTA qualifies it with its own (Postfix's
+	 * $myorigin), where the host name may be unqualified. */
+	ok = appendf(buf, len, "From: sendguard <MAILER-DAEMON>\n") &&
 	    appendf(buf, len, "To: ");
 	for (i = 0; ok && i < ca->ca_nmail_to; i++)
 		ok = appendf(buf, len, "%s%s", i > 0 ? ",\n    " : "",
@@ -232,27 +234,28 @@ build_mail(const milt_alert *a, const conf_alerts *ca, const char *host,
 		    "limit. The action is \"alert\": the\nmessage was accepted "
 		    "and nothing is refused.\n\n", host, id);
 	ok = ok && appendf(buf, len,
-	    "Identity:        %s\n"
-	    "Reason:          %s\n"
-	    "Limit:           %s = %u\n"
-	    "Count:           %u\n"
-	    "Action:          %s\n",
+	    "Identity:         %s\n"
+	    "Reason:           %s\n"
+	    "Limit:            %s = %u\n"
+	    "Count:            %u\n"
+	    "Action:           %s\n",
 	    id, why, r->sr_limit, r->sr_limit_value, r->sr_count, a->ma_action);
 	if (a->ma_kind == MILT_ALERT_RESTRICTED)
 		ok = ok && appendf(buf, len, "Restricted until: %s\n",
 		    r->sr_has_expiry ? utc_time(r->sr_expires_at, exp,
 		    sizeof(exp)) : "cleared by an admin");
 	ok = ok && appendf(buf, len,
-	    "Client address:  %s\n"
-	    "Queue id:        %s\n"
-	    "Time:            %s\n\n",
+	    "Client address:   %s\n"
+	    "Queue id:         %s\n"
+	    "Time:             %s\n\n",
 	    client, qid, utc_time(r->sr_created_at, t, sizeof(t)));
 	w = shell_word(id, word, sizeof(word));
 	if (a->ma_kind == MILT_ALERT_RESTRICTED)
 		ok = ok && appendf(buf, len, "What to do: find out why this "
-		    "sender sent so much (a stolen password,\na compromised "
+		    "sender sent %s (a stolen password,\na compromised "
 		    "script?), then see and lift the restriction:\n\n"
 		    "    sendguardctl show %s\n    sendguardctl unblock %s\n",
+		    strncmp(r->sr_limit, "spam_", 5) == 0 ? "spam" : "so much",
 		    w, w);
 	else
 		ok = ok && appendf(buf, len, "What to do: check that this "

@@ -121,15 +121,21 @@ mail=${mail:-/dev/null}
 tap_grep "it carries Auto-Submitted: auto-generated" "$mail" \
     "Auto-Submitted: auto-generated"
 tap_grep_re "from the null sender" "$mail" '^Return-Path: <>$'
+tap_grep_re "From: MAILER-DAEMON, qualified by Postfix (myorigin), not by the host name" \
+    "$mail" '^From: sendguard <MAILER-DAEMON@mx\.sendguard\.test>$'
+tap_grep_re "the restriction's end, in the column of the others" "$mail" \
+    '^Restricted until: cleared by an admin$'
+tap_grep "what to do names the cause of a recipient limit" "$mail" \
+    "find out why this sender sent so much"
 tap_grep_re "with a Message-ID and a Date" "$mail" '^Message-ID: <[^ ]+@[^ ]+>$'
 tap_grep_re "and a Date" "$mail" '^Date: [A-Z][a-z][a-z], [0-9]+ [A-Z][a-z][a-z] 20[0-9][0-9] '
 tap_grep "the reason" "$mail" \
-    "Reason:          external_recipients_per_hour 2 exceeded: 3 recipients"
-tap_grep "the count" "$mail" "Count:           3"
-tap_grep "the client address" "$mail" "Client address:  127.0.0.1"
+    "Reason:           external_recipients_per_hour 2 exceeded: 3 recipients"
+tap_grep "the count" "$mail" "Count:            3"
+tap_grep "the client address" "$mail" "Client address:   127.0.0.1"
 qid=$(sqlite3 "$SG_DB" "SELECT queue_id FROM restrictions WHERE identity='alice@example.com'")
 tap_grep "the queue id of the restriction ($qid)" "$mail" \
-    "Queue id:        ${qid:-none}"
+    "Queue id:         ${qid:-none}"
 tap_grep "how to see it" "$mail" "sendguardctl show alice@example.com"
 tap_grep "how to lift it" "$mail" "sendguardctl unblock alice@example.com"
 tap_eq "both admins got it (one mail each)" \
