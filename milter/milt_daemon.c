@@ -42,8 +42,12 @@ milt_pidfile_lock(const char *path, char *err, size_t errlen)
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open the pidfile: %s", path,
-		    strerror(errno));
+		int e = errno;
+
+		snprintf(err, errlen, "%s: cannot open the pidfile: %s%s", path,
+		    strerror(e), e == ENOENT ? " (create its directory, or "
+		    "set pidfile = \"\" and run in the foreground with -f)" :
+		    "");
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {

@@ -366,4 +366,23 @@ tap_eq "SIGINT stops it too, with status 0" "$?" 0
 SG_PID=""
 tap_grep "logged as SIGINT" "$DIR/sg.log" "SIGINT: stopping"
 
+# --- start-up failures say what to do --------------------------------------
+
+sed -e "s|^pidfile = .*|pidfile = \"$DIR/gone/sg.pid\";|" "$DIR/sg.conf" \
+    >"$DIR/nopid.conf"
+"$SG" -c "$DIR/nopid.conf" >"$DIR/nopid.out" 2>&1
+tap_eq "a pidfile in a missing directory: exit 69" "$?" 69
+tap_grep "saying to create the directory or run without a pidfile" \
+    "$DIR/nopid.out" "$DIR/gone/sg.pid: cannot open the pidfile: No such file or directory (create its directory, or set pidfile = \"\" and run in the foreground with -f)"
+
+# The database in a directory of root's: nobody cannot open it.
+mkdir "$DIR/rootdb"
+sed -e "s|^database = .*|database = \"$DIR/rootdb/sg.db\";|" "$DIR/sg.conf" \
+    >"$DIR/rootdb.conf"
+"$SG" -f -c "$DIR/rootdb.conf" -p "unix:$DIR/run/rootdb.sock" \
+    >"$DIR/rootdb.out" 2>&1
+tap_eq "a database directory the user may not write: exit 69" "$?" 69
+tap_grep "saying which uid may not write which directory" "$DIR/rootdb.out" \
+    "cannot use the database: $DIR/rootdb/sg.db: cannot open: unable to open database file (uid 65534 may not write the directory $DIR/rootdb)"
+
 tap_done
