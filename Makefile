@@ -47,7 +47,7 @@ STORE_SRC  = store/store.c store/store_records.c store/store_schema.c \
 	     store/store_admin.c
 UTIL_SRC   = util/util_utf8.c
 CONF_SRC   = conf/conf.c conf/conf_table.c conf/conf_spam.c \
-	     conf/conf_daemon.c
+	     conf/conf_daemon.c conf/conf_literal.c
 ADMIN_SRC  = admin/ctl_main.c admin/ctl_args.c admin/ctl_time.c \
 	     admin/ctl_json.c admin/ctl_table.c admin/ctl_view.c \
 	     admin/ctl_cmd_list.c admin/ctl_cmd_show.c admin/ctl_cmd_unblock.c \

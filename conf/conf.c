@@ -130,6 +130,8 @@ conf_value(conf_ld *ld, const conf_opt *o, const char *key,
 	case CK_INT:
 		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
 			return conf_fail(ld, s, key, "must be an integer");
+		if (conf_literal_check(ld, s, key, o->co_min, o->co_max) != 0)
+			return -1;
 		v.cv_int = config_setting_get_int64(s);
 		if (v.cv_int < o->co_min || v.cv_int > o->co_max)
 			return conf_fail(ld, s, key,
@@ -137,6 +139,8 @@ conf_value(conf_ld *ld, const conf_opt *o, const char *key,
 			    v.cv_int, o->co_min, o->co_max);
 		break;
 	case CK_FLOAT:
+		if (conf_literal_check(ld, s, key, o->co_min, o->co_max) != 0)
+			return -1;
 		if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)
 			v.cv_float = (double)config_setting_get_int64(s);
 		else if (type == CONFIG_TYPE_FLOAT)
@@ -312,10 +316,12 @@ conf_build(const config_t *cfg, const char *path, char *err, size_t errlen)
 	ld.ld_errlen = errlen;
 	ld.ld_limits = &c->c_pol.ps_limits;
 	ld.ld_action = &c->c_pol.ps_action;
+	ld.ld_include_dir = config_get_include_dir(cfg);
 	if (conf_group(&ld, "", "", config_root_setting(cfg)) != 0) {
 		conf_free(c);
-		return NULL;
+		c = NULL;
 	}
+	conf_literal_free(&ld);
 	return c;
 }
 

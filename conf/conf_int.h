@@ -60,6 +60,8 @@ typedef struct conf_ld {
 	pol_action     *ld_action;	/* where action is stored */
 	pol_rule       *ld_rule;	/* the rule being read, or NULL */
 	pol_spam_rule  *ld_spam_rule;	/* the spam.headers rule being read */
+	const char     *ld_include_dir;	/* libconfig's, or NULL */
+	struct conf_litfile *ld_litfiles; /* conf_literal.c: files lexed */
 } conf_ld;
 
 typedef enum {
@@ -138,6 +140,15 @@ int	conf_store_spamd(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
 int	conf_store_spam_on_message(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
+
+/*
+ * conf_literal_check - refuse int setting s if its literal was past 32
+ * bits, which libconfig 1.5 wraps without a word: "N is out of range
+ * (min..max)" with N as written; 0 if not (or s is no int setting).
+ */
+int	conf_literal_check(conf_ld *ld, const config_setting_t *s,
+    const char *key, long long min, long long max);
+void	conf_literal_free(conf_ld *ld);
 
 /* conf_line - the source line of s, or of its nearest ancestor with one */
 int		conf_line(const config_setting_t *s);

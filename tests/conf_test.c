@@ -426,6 +426,21 @@ test_include_is_relative_to_the_file(void)
 	conf_free(c);
 }
 
+/* libconfig 1.5 wraps an integer literal without L to 32 bits */
+static void
+test_int_past_32_bits_is_refused_in_an_included_file(void)
+{
+	char err[512] = "";
+	conf_t *c = conf_load(BAD "int_wraps_in_include.conf", err,
+	    sizeof(err));
+
+	T_OK(c == NULL, "an included value past 32 bits is refused");
+	T_STREQ(err, "int_wraps_part.inc:2: alerts.timeout_ms: 4294967396 "
+	    "is out of range (100..600000)",
+	    "the error names the included file as libconfig gives it");
+	conf_free(c);
+}
+
 static void
 test_restart_needed_names_socket_and_database(void)
 {
@@ -549,6 +564,20 @@ static const struct {
 	  ":1: busy_timeout_ms: 600001 is out of range (0..600000)" },
 	{ "policy_limit_out_of_range", ":4: policies[2].limits."
 	  "recipients_per_day: -5 is out of range (0..1000000)" },
+	{ "int_wraps_to_zero", ":2: limits.external_recipients_per_hour: "
+	  "4294967296 is out of range (0..1000000)" },
+	{ "int_wraps_into_range",
+	  ":2: busy_timeout_ms: 4294967306 is out of range (0..600000)" },
+	{ "int_wraps_negative", ":2: unblock.max_per_30_days: 3000000000 is "
+	  "out of range (0..1000)" },
+	{ "policy_limit_int_wraps", ":4: policies[2].limits."
+	  "recipients_per_day: -4294967296 is out of range (0..1000000)" },
+	{ "int_past_64_bits", ":1: alerts.daily_limit: 99999999999999999999 "
+	  "is out of range (0..1000000)" },
+	{ "int_hex_wraps",
+	  ":2: spam.timeout_ms: 0x100000005 is out of range (1..60000)" },
+	{ "spam_threshold_int_wraps", ":2: spam.headers[1].threshold: "
+	  "4294967301 is out of range (-1000000..1000000)" },
 	{ "cidr_prefix_too_long", ":2: internal_networks[2]: \"10.0.0.0/33\" "
 	  "is not a network (ADDRESS[/PREFIX], IPv4 or IPv6, no host bits set)" },
 	{ "cidr_host_bits", ":1: internal_networks[1]: \"10.0.0.1/8\" "
@@ -735,6 +764,7 @@ main(int argc, char **argv)
 	test_policy_patterns_are_normalised_like_identities();
 	test_xcode_default_follows_reply_code_class();
 	test_include_is_relative_to_the_file();
+	test_int_past_32_bits_is_refused_in_an_included_file();
 	test_restart_needed_names_socket_and_database();
 	test_network_texts();
 	test_socket_specs();
