@@ -63,6 +63,10 @@ pol_normalize(const char *in, const char *delimiters, char *out, size_t outlen)
 		if (p == NULL)
 			return POL_ADDR_MALFORMED;
 		start = p + 1;
+		/* "@a:@b:c@d" is no route (those are "@a,@b:"): refused,
+		 * or normalising "@b:c@d" again would give c@d. */
+		if (start < end && *start == '@')
+			return POL_ADDR_MALFORMED;
 	}
 	if (end == start)
 		return POL_ADDR_NULL;
@@ -94,8 +98,14 @@ pol_normalize(const char *in, const char *delimiters, char *out, size_t outlen)
 		/* "user@" and "@domain" are not mailboxes. */
 		if (at == 0 || at == len - 1)
 			goto malformed;
-		/* A fully qualified "example.com." is example.com. */
+		/*
+		 * A fully qualified "example.com." is example.com, as Postfix
+		 * takes it; "example.com.." is no domain (an empty label),
+		 * and stripping one dot would leave one for the next pass.
+		 */
 		if (out[len - 1] == '.') {
+			if (out[len - 2] == '.')
+				goto malformed;
 			out[--len] = '\0';
 			if (at == len - 1)
 				goto malformed;
@@ -103,11 +113,19 @@ pol_normalize(const char *in, const char *delimiters, char *out, size_t outlen)
 	}
 
 	/*
-	 * Subaddress: cut the local part at its first delimiter, unless that
-	 * is its first character (Postfix does the same: "+x" stays "+x").
+	 * Subaddress: cut the local part at its first delimiter outside
+	 * quotes, unless that is its first character (Postfix does the same:
+	 * "+x" stays "+x").  A quoted local part is taken whole: a cut inside
+	 * "alice+x" would leave an unbalanced quote.
 	 */
 	if (delimiters != NULL && *delimiters != '\0') {
-		cut = strcspn(out, delimiters);
+		quoted = false;
+		for (cut = 0; cut < at; cut++) {
+			if (!quoted && strchr(delimiters, out[cut]) != NULL)
+				break;
+			if (out[cut] == '"')
+				quoted = !quoted;
+		}
 		if (cut > 0 && cut < at) {
 			memmove(out + cut, out + at, len - at + 1);
 			len -= at - cut;

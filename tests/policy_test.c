@@ -43,6 +43,16 @@ test_normalize(void)
 		{ "@example.com", "+", "", POL_ADDR_MALFORMED },
 		{ "\"unterminated@example.com", "+", "", POL_ADDR_MALFORMED },
 		{ "<<a@b>>", "+", "", POL_ADDR_MALFORMED },
+		/* A quoted local part is taken whole: no cut in quotes. */
+		{ "\"Alice+x\"@example.com", "+", "\"alice+x\"@example.com",
+		  POL_ADDR_OK },
+		{ "\"x+y@evil\"@local", "+", "\"x+y@evil\"@local", POL_ADDR_OK },
+		{ "alice+\"x\"@example.com", "+", "alice@example.com",
+		  POL_ADDR_OK },
+		{ "alice@example.com..", "+", "", POL_ADDR_MALFORMED },
+		{ "alice@.", "+", "", POL_ADDR_MALFORMED },
+		{ "<@a.example:@b.example:carol@example.net>", "+", "",
+		  POL_ADDR_MALFORMED },
 	};
 	char out[POL_ADDR_SIZE];
 	size_t i;
@@ -56,6 +66,39 @@ test_normalize(void)
 		T_STREQ(out, cases[i].want, "normalize \"%s\" with \"%s\"",
 		    t_vis(cases[i].in), cases[i].delims);
 	}
+}
+
+/* An identity normalised again is itself: no input drifts on a second pass. */
+static void
+test_normalize_is_idempotent(void)
+{
+	static const char *const in[] = {
+		"\"alice+x\"@example.com", "\"x+y@evil\"@local",
+		"\"a\"+b@example.com", "a+\"b\"@example.com",
+		"\"a@b\"+c@example.com", "\"+\"@example.com",
+		"alice@example.com.", "alice@example.com..", "alice@.",
+		"alice+@example.com", "+alice+x@example.com", "alice.@example.com.",
+		"<@a,@b:c+d@e.>", "<@a:@b:c@d>", "@a:c@d", "a@b@c", "\"a\"@\"b\"",
+		"a-b.c_d+e@x", "\"<a@b>\"@c", "a\"@\"b@c", "ALICE", "alice+tag",
+		"\"\"@x", "a@b.c.", ".@x", "a@-.",
+	};
+	static const char *const delims[] = { "+", "+-._", "\"", "" };
+	char once[POL_ADDR_SIZE], twice[POL_ADDR_SIZE];
+	size_t i, j;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		for (j = 0; j < sizeof(delims) / sizeof(delims[0]); j++) {
+			if (pol_normalize(in[i], delims[j], once,
+			    sizeof(once)) != POL_ADDR_OK)
+				continue;
+			T_INTEQ(pol_normalize(once, delims[j], twice,
+			    sizeof(twice)), POL_ADDR_OK,
+			    "\"%s\" (\"%s\") normalises again", t_vis(in[i]),
+			    delims[j]);
+			T_STREQ(twice, once, "\"%s\" (\"%s\") normalised "
+			    "twice is normalised once", t_vis(in[i]),
+			    delims[j]);
+		}
 }
 
 static void
@@ -544,6 +587,7 @@ int
 main(void)
 {
 	test_normalize();
+	test_normalize_is_idempotent();
 	test_normalize_bounds();
 	test_default_exempt();
 	test_domains();
