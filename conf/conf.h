@@ -133,7 +133,10 @@ const char     *conf_restart_needed(const conf_t *old, const conf_t *nc);
 /*
  * conf_parse_net - parse a network of internal_networks: "a.b.c.d/n",
  * "x::y/n" or a bare address (the full prefix).  Host bits beyond the
- * prefix are refused (pol_net_make).  Returns true on success.
+ * prefix are refused (pol_net_make).  An IPv4-mapped network
+ * ::ffff:a.b.c.d/n (n >= 96) is the IPv4 network a.b.c.d/(n - 96), as the
+ * milter matches a mapped client; one under /96 is refused.  Returns true
+ * on success.
  */
 bool		conf_parse_net(const char *text, pol_net *out);
 

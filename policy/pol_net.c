@@ -6,7 +6,9 @@
  * conf/ (inet_pton is POSIX, not the C library this directory is limited
  * to); what makes a network valid is decided here.  An IPv4-mapped IPv6
  * client (::ffff:a.b.c.d) is matched as the IPv4 address it carries, so a
- * dual-stack listener does not make 127.0.0.0/8 useless.  Pure, reentrant.
+ * dual-stack listener does not make 127.0.0.0/8 useless; for the same
+ * reason conf/ turns a mapped network into its IPv4 network, and an IPv6
+ * network such as ::/0 never holds an IPv4 client.  Pure, reentrant.
  */
 #include <string.h>
 
