@@ -349,7 +349,12 @@ conf_load(const char *path, char *err, size_t errlen)
 	fclose(fp);
 
 	config_init(&cfg);
-	/* @include "x" is relative to the including file's directory. */
+	/*
+	 * @include "x" is relative to the main file's directory, in nested
+	 * includes too: libconfig 1.5 joins every included name (absolute
+	 * ones as well) to this one directory, and has no hook to resolve
+	 * a name against the file that includes it.
+	 */
 	if ((slash = strrchr(path, '/')) != NULL &&
 	    (dir = strndup(path, (size_t)(slash - path) + 1)) != NULL)
 		config_set_include_dir(&cfg, dir);
