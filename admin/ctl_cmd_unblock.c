@@ -12,7 +12,13 @@
  * admins at once cannot both slip past it.  Nothing is printed while the
  * write lock is held: a slow terminal must not stall the milter.
  *
- * block restricts an identity by hand until a time or until cleared.
+ * block restricts an identity by hand until a time or until cleared.  It
+ * may replace a restriction in force only by one that ends no sooner:
+ * ending it sooner is an unblock, which is what the cap counts (a block
+ * --until +1s over the milter's restriction was an unblock the cap never
+ * saw, and its running out forgave the counts as well).  That is decided
+ * under the write transaction that replaces, and the "blocked" event of a
+ * replacement says so in its reason.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +29,7 @@
 #include "ctl_view.h"
 
 #define FORCED	"forced past unblock.max_per_30_days"
+#define REPLACING	"replacing the restriction in force"
 
 /* cap_reached - has id had cap (> 0) unblocks in the last 30 days? */
 static bool
@@ -146,6 +153,67 @@ ctl_cmd_unblock(ctl_t *c, int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
+/* ends_sooner - would r end before old, which is in force, ends now? */
+static bool
+ends_sooner(const store_restriction *r, const store_restriction *old)
+{
+	if (!r->sr_has_expiry)
+		return false;
+	return !old->sr_has_expiry || r->sr_expires_at < old->sr_expires_at;
+}
+
+/* refuse_sooner - the message for a block that would be an unblock */
+static int
+refuse_sooner(const ctl_t *c, const store_restriction *r,
+    const store_restriction *old)
+{
+	char t1[CTL_TIME_SIZE], t2[CTL_TIME_SIZE];
+
+	ctl_err(c, "%s is restricted until %s; a block until %s would end "
+	    "that sooner, which is an unblock: use unblock (where "
+	    "unblock.max_per_30_days applies), or block until then or later",
+	    ctl_quote(r->sr_identity), old->sr_has_expiry ?
+	    ctl_time_format(old->sr_expires_at, t1) : "cleared",
+	    ctl_time_format(r->sr_expires_at, t2));
+	return CTL_EXIT_USAGE;
+}
+
+/* put - the write transaction of block: expire a ran-out restriction,
+ * refuse to end one in force sooner, replace it (the event's reason then
+ * says so), commit.  0 done, 2 refused (*old filled), -1 error */
+static int
+put(ctl_t *c, store_restriction *r, const char *reason,
+    store_restriction *old, bool *had, char *err, size_t errlen)
+{
+	store_t *st = c->ctx_store;
+
+	/* A restriction that ran out but was not swept yet becomes its
+	 * "expired" event first, as the milter does, rather than be replaced
+	 * without a trace. */
+	if (store_begin(st, true, err, errlen) != 0 ||
+	    store_expire(st, r->sr_identity, c->ctx_now, 0, NULL, err,
+	    errlen) != 0 ||
+	    store_restriction_get(st, r->sr_identity, c->ctx_now, old, had,
+	    err, errlen) != 0)
+		goto fail;
+	if (*had && ends_sooner(r, old)) {
+		store_rollback(st);
+		return CTL_EXIT_USAGE;
+	}
+	if (*had)
+		snprintf(r->sr_reason, sizeof(r->sr_reason), REPLACING ": %s",
+		    reason);
+	else
+		snprintf(r->sr_reason, sizeof(r->sr_reason), "%s", reason);
+	if (store_restriction_put(st, r, STORE_EV_BLOCKED, err, errlen) != 0 ||
+	    store_commit(st, err, errlen) != 0)
+		goto fail;
+	return 0;
+fail:
+	store_rollback(st);
+	return -1;
+}
+
 int
 ctl_cmd_block(ctl_t *c, int argc, char **argv)
 {
@@ -161,7 +229,8 @@ ctl_cmd_block(ctl_t *c, int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	if ((rc = ctl_args(c, argc, argv, opts, arg, 1, 1)) != 0 ||
 	    (rc = ctl_identity(c, arg[0], r.sr_identity)) != 0 ||
-	    (rc = ctl_reason(c, reason, sizeof(r.sr_reason) - 1)) != 0)
+	    (rc = ctl_reason(c, reason, sizeof(r.sr_reason) -
+	    sizeof(REPLACING ": "))) != 0)
 		return rc;
 	if (until != NULL) {
 		if (ctl_time_parse(until, c->ctx_now, &r.sr_expires_at, err,
@@ -178,25 +247,14 @@ ctl_cmd_block(ctl_t *c, int argc, char **argv)
 	}
 	if ((rc = ctl_open(c)) != 0)
 		return rc;
-	snprintf(r.sr_reason, sizeof(r.sr_reason), "%s", reason);
 	snprintf(r.sr_limit, sizeof(r.sr_limit), "manual");
 	r.sr_created_at = c->ctx_now;
 	ctl_actor(r.sr_actor, sizeof(r.sr_actor));
 
-	/* A restriction that ran out but was not swept yet becomes its
-	 * "expired" event first, as the milter does, rather than be replaced
-	 * without a trace. */
-	if (store_begin(c->ctx_store, true, err, sizeof(err)) != 0 ||
-	    store_expire(c->ctx_store, r.sr_identity, c->ctx_now, 0, NULL, err,
-	    sizeof(err)) != 0 ||
-	    store_restriction_get(c->ctx_store, r.sr_identity, c->ctx_now,
-	    &old, &had, err, sizeof(err)) != 0 ||
-	    store_restriction_put(c->ctx_store, &r, STORE_EV_BLOCKED, err,
-	    sizeof(err)) != 0 ||
-	    store_commit(c->ctx_store, err, sizeof(err)) != 0) {
-		store_rollback(c->ctx_store);
+	if ((rc = put(c, &r, reason, &old, &had, err, sizeof(err))) < 0)
 		return ctl_store_failed(c, err);
-	}
+	if (rc == CTL_EXIT_USAGE)
+		return refuse_sooner(c, &r, &old);
 	printf("%s: blocked %s%s by %s%s.\n", r.sr_identity,
 	    r.sr_has_expiry ? "until " : "until cleared",
 	    r.sr_has_expiry ? ctl_time_format(r.sr_expires_at, when) : "",

@@ -351,6 +351,11 @@ run block_eve2 block eve@example.com --until 2026-11-23T17:05:00+01:00
 status "block again with an RFC 3339 time and an offset" 0
 tap_grep "replaces the restriction it had" "$DIR/block_eve2.out" \
     "blocked until 2026-11-23T16:05:00Z by admin-tester (replacing the restriction it had)."
+run block_eve2_hist history eve@example.com --json
+json "its blocked event says it replaced the restriction in force" \
+    block_eve2_hist '.[0].reason == "replacing the restriction in force: blocked by hand"
+	and .[1].reason == "phish"'
+
 run block_past block eve@example.com --until -1h
 status "block --until in the past is a usage error" 2
 run block_bad block eve@example.com --until "next tuesday"
@@ -364,6 +369,33 @@ tap_eq "the ran-out restriction became its expired event first, then the block" 
     "$(sqlite3 "$DB" "SELECT group_concat(kind, ' ') FROM (SELECT kind FROM
     events WHERE identity = 'dave@example.com' ORDER BY id)")" \
     "restricted expired blocked"
+# a block may not end a restriction in force sooner: that is an unblock
+"$FIX" "$DB" restrict gina@example.com recipients_per_day 1000 1001 \
+    "$T0" - 203.0.113.7 -
+run sooner_cleared block gina@example.com --until +1d
+status "a timed block over a restriction until cleared is refused" 2
+tap_grep "pointing to unblock" "$DIR/sooner_cleared.err" \
+    'sendguardctl: block: "gina@example.com" is restricted until cleared; a block until 2026-11-24T14:05:00Z would end that sooner, which is an unblock: use unblock'
+one_line "in one line" sooner_cleared
+run sooner_eve block eve@example.com --until +1h
+status "a block --until earlier than the restriction's end is refused" 2
+tap_eq "and both restrictions are as they were" \
+    "$(sqlite3 "$DB" "SELECT group_concat(identity || ' ' || limit_name ||
+    ' ' || coalesce(expires_at, '-'), ', ') FROM (SELECT * FROM restrictions
+    WHERE identity IN ('eve@example.com', 'gina@example.com')
+    ORDER BY identity)")" \
+    "eve@example.com manual $((T0 + 7200)), gina@example.com recipients_per_day -"
+run later_gina block gina@example.com --reason "until the password is reset"
+status "a block until cleared over one until cleared is taken" 0
+run hist_gina history gina@example.com --json
+json "and its event says it replaced the restriction in force" hist_gina \
+    '[.[].kind] == ["blocked", "restricted"] and .[0].reason ==
+	"replacing the restriction in force: until the password is reset"'
+run hist_gina_text history gina@example.com
+tap_grep "in the text too" "$DIR/hist_gina_text.out" \
+    "by admin-tester: replacing the restriction in force: until the password is reset"
+run unblock_gina unblock gina@example.com
+status "unblock is the way to end it" 0
 run block_exempt block noreply@example.com
 status "block of an exempt identity succeeds" 0
 tap_grep "but warns that the policy exempts it" "$DIR/block_exempt.err" \
@@ -449,6 +481,17 @@ if grep -q Reminder "$DIR/cap_hit.out"; then
 else
 	tap_ok "a refused unblock clears nothing and prints no reminder"
 fi
+# nor step around it with a block that ends the milter's restriction
+run cap_block --at 2026-11-23T14:10:00Z block alice@example.com --until +1s \
+    --reason x
+status "a block --until +1s at the cap is refused" 2
+tap_grep "pointing to unblock, where the cap applies" "$DIR/cap_block.err" \
+    'use unblock (where unblock.max_per_30_days applies)'
+tap_eq "and the milter's restriction stays, with no blocked event" \
+    "$(sqlite3 "$DB" "SELECT (SELECT limit_name FROM restrictions
+    WHERE identity = 'alice@example.com') || ' ' || (SELECT count(*) FROM
+    events WHERE identity = 'alice@example.com' AND kind = 'blocked')")" \
+    "external_recipients_per_hour 0"
 run cap_show --at 2026-11-23T14:10:00Z show alice@example.com
 status "alice is still restricted after the refusal" 0
 run cap_force --at 2026-11-23T14:11:00Z unblock alice@example.com --force \
