@@ -35,22 +35,29 @@ read_facts(ctl_t *c, struct facts *f, char *err, size_t errlen)
 {
 	store_cursor cur = { false, 0, 0 };
 	int64_t hour_from, day_from;
+	bool ran_out = false;
 
 	ctl_windows(c->ctx_now, &hour_from, &day_from);
 	if (store_begin(c->ctx_store, false, err, errlen) != 0 ||
-	    store_restriction_get(c->ctx_store, f->id, c->ctx_now, &f->r,
-	    &f->restricted, err, errlen) != 0 ||
-	    store_counts_get(c->ctx_store, f->id, hour_from, day_from, &f->sc,
+	    store_restriction_lookup(c->ctx_store, f->id, c->ctx_now, &f->r,
+	    &f->restricted, &ran_out, err, errlen) != 0)
+		goto fail;
+	/* counted as the milter counts them: a restriction that ran out
+	 * forgave what came before its end */
+	if (ran_out)
+		pol_window_forgive(f->r.sr_expires_at, &hour_from, &day_from);
+	if (store_counts_get(c->ctx_store, f->id, hour_from, day_from, &f->sc,
 	    err, errlen) != 0 ||
 	    store_unblock_count(c->ctx_store, f->id,
 	    c->ctx_now - CTL_UNBLOCK_WINDOW, &f->unblocks, err, errlen) != 0 ||
 	    store_history(c->ctx_store, f->id, 0, &cur, f->recent, RECENT,
 	    &f->nrecent, err, errlen) != 0 ||
-	    store_commit(c->ctx_store, err, errlen) != 0) {
-		store_rollback(c->ctx_store);
-		return -1;
-	}
+	    store_commit(c->ctx_store, err, errlen) != 0)
+		goto fail;
 	return 0;
+fail:
+	store_rollback(c->ctx_store);
+	return -1;
 }
 
 /* print_json - the show object (sendguardctl.8) */

@@ -5,11 +5,13 @@
  * the windows the milter counts.
  *
  * The busiest are ranked by recipients in the last day (then external and
- * internal in the hour).  Read in one read transaction, then printed.
+ * internal in the hour).  A sender whose restriction ran out is counted
+ * from its end, as the milter counts it (pol_window_forgive).  Read in one read transaction, then printed.
  * Memory: one array of N rows, freed before returning.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ctl.h"
 #include "ctl_json.h"
@@ -25,14 +27,38 @@ struct row {
 	bool		restricted;
 };
 
-/* read_rows - the top max (or just id) and whether each is restricted */
+/* busier - qsort order of store_usage_top: the day, external and
+ * internal in the hour, spam of the day, then the identity */
+static int
+busier(const void *a, const void *b)
+{
+	const store_counts *x = &((const struct row *)a)->u.su_counts;
+	const store_counts *y = &((const struct row *)b)->u.su_counts;
+
+	if (x->sc_day != y->sc_day)
+		return x->sc_day > y->sc_day ? -1 : 1;
+	if (x->sc_ext_hour != y->sc_ext_hour)
+		return x->sc_ext_hour > y->sc_ext_hour ? -1 : 1;
+	if (x->sc_int_hour != y->sc_int_hour)
+		return x->sc_int_hour > y->sc_int_hour ? -1 : 1;
+	if (x->sc_spam_day != y->sc_spam_day)
+		return x->sc_spam_day > y->sc_spam_day ? -1 : 1;
+	return strcmp(((const struct row *)a)->u.su_identity,
+	    ((const struct row *)b)->u.su_identity);
+}
+
+/* read_rows - the top max (or just id) and whether each is restricted;
+ * the counts of a sender whose restriction ran out (not yet history) are
+ * read again from its end, as the milter counts them, and the top ranked
+ * again */
 static int
 read_rows(ctl_t *c, const char *id, struct row *rows, size_t max, size_t *n,
     char *err, size_t errlen)
 {
 	store_restriction r;
 	store_usage *u = NULL;
-	int64_t hour_from, day_from;
+	int64_t hour_from, day_from, h, d;
+	bool ran_out, again = false;
 	size_t i;
 
 	ctl_windows(c->ctx_now, &hour_from, &day_from);
@@ -42,9 +68,6 @@ read_rows(ctl_t *c, const char *id, struct row *rows, size_t max, size_t *n,
 	if (id != NULL) {
 		snprintf(rows[0].u.su_identity, sizeof(rows[0].u.su_identity),
 		    "%s", id);
-		if (store_counts_get(c->ctx_store, id, hour_from, day_from,
-		    &rows[0].u.su_counts, err, errlen) != 0)
-			goto fail;
 		*n = 1;
 	} else {
 		if ((u = calloc(max, sizeof(*u))) == NULL) {
@@ -57,12 +80,27 @@ read_rows(ctl_t *c, const char *id, struct row *rows, size_t max, size_t *n,
 		for (i = 0; i < *n; i++)
 			rows[i].u = u[i];
 	}
-	for (i = 0; i < *n; i++)
-		if (store_restriction_get(c->ctx_store, rows[i].u.su_identity,
-		    c->ctx_now, &r, &rows[i].restricted, err, errlen) != 0)
+	for (i = 0; i < *n; i++) {
+		ran_out = false;
+		if (store_restriction_lookup(c->ctx_store,
+		    rows[i].u.su_identity, c->ctx_now, &r, &rows[i].restricted,
+		    &ran_out, err, errlen) != 0)
 			goto fail;
+		if (id == NULL && !ran_out)
+			continue;
+		h = hour_from;
+		d = day_from;
+		if (ran_out)
+			pol_window_forgive(r.sr_expires_at, &h, &d);
+		if (store_counts_get(c->ctx_store, rows[i].u.su_identity, h, d,
+		    &rows[i].u.su_counts, err, errlen) != 0)
+			goto fail;
+		again = again || id == NULL;
+	}
 	if (store_commit(c->ctx_store, err, errlen) != 0)
 		goto fail;
+	if (again)
+		qsort(rows, *n, sizeof(*rows), busier);
 	free(u);
 	return 0;
 fail:

@@ -41,13 +41,6 @@ judge_now(void)
 	return (int64_t)time(NULL);
 }
 
-/* max_i64 - the larger of a and b */
-static int64_t
-max_i64(int64_t a, int64_t b)
-{
-	return a > b ? a : b;
-}
-
 sfsistat
 milt_refuse_if_restricted(SMFICTX *ctx, milt_conn *c, const char *where,
     bool before_judgement)
@@ -202,10 +195,8 @@ judge_pass(SMFICTX *ctx, milt_conn *c, const char *where, bool spam,
 	/* A restriction that ran out forgives what came before its end, as
 	 * store_expire will (milt_move_ran_out, below, or the housekeeping):
 	 * the sender starts again, as after an unblock. */
-	if (rc == 0 && ran_out) {
-		hour_from = max_i64(hour_from, pol_bucket(r.sr_expires_at));
-		day_from = max_i64(day_from, pol_bucket(r.sr_expires_at));
-	}
+	if (rc == 0 && ran_out)
+		pol_window_forgive(r.sr_expires_at, &hour_from, &day_from);
 	if (rc != 0 ||
 	    store_counts_get(s, m->mctx_identity, hour_from, day_from, &sc,
 	    err, sizeof(err)) != 0 ||

@@ -31,6 +31,17 @@ pol_window_start(int64_t now, int nbuckets)
 	return pol_bucket(now) - nbuckets;
 }
 
+void
+pol_window_forgive(int64_t ended, int64_t *hour_from, int64_t *day_from)
+{
+	int64_t from = pol_bucket(ended);
+
+	if (*hour_from < from)
+		*hour_from = from;
+	if (*day_from < from)
+		*day_from = from;
+}
+
 uint32_t
 pol_sat_add(uint32_t a, uint32_t n)
 {

@@ -196,6 +196,15 @@ int64_t		pol_bucket(int64_t now);
  */
 int64_t		pol_window_start(int64_t now, int nbuckets);
 
+/*
+ * pol_window_forgive - a restriction that ran out at ended forgives the
+ * counts from before its end, as an unblock resets them: move the window
+ * starts *hour_from and *day_from up to ended's bucket if they are older.
+ * The milter judges with it and sendguardctl shows counts with it.
+ */
+void		pol_window_forgive(int64_t ended, int64_t *hour_from,
+    int64_t *day_from);
+
 /* Counts already accepted in the windows, as read from the store. */
 typedef struct pol_counts {
 	uint32_t	pc_int_hour;	/* internal recipients, last hour */

@@ -213,6 +213,11 @@ json "usage --json of an empty database is []" empty_usage '. == []'
 "$FIX" "$DB" count bob@vip.example.com $((T0 - 600)) 5 2
 "$FIX" "$DB" count bob@vip.example.com $((T0 - 7200)) 40 0 2
 "$FIX" "$DB" count noreply@example.com $((T0 - 60)) 0 1
+# hank: 4 external recipients 20 minutes ago, over the limit, restricted
+# until 5 minutes ago (not yet swept): the milter counts from that end
+"$FIX" "$DB" restrict hank@example.com external_recipients_per_hour 3 4 \
+    $((T0 - 1200)) $((T0 - 300)) - -
+"$FIX" "$DB" count hank@example.com $((T0 - 1200)) 0 4
 
 run block_carol block Carol+News@Example.COM --reason "phishing \"Jörg\" says"
 status "block an identity until cleared" 0
@@ -295,6 +300,14 @@ json "show --json: the per-domain policy's limit and only the day's counts" \
 	(.policy | test("policy at .*sg.conf:6$"))'
 run show_dave show dave@example.com
 status "show of a restriction that ran out" 1
+run show_hank show hank@example.com
+status "show of a sender whose restriction ran out 5 minutes ago" 1
+tap_grep_re "counts only from its end, as the milter does" "$DIR/show_hank.out" \
+    '^  external_recipients_per_hour +0 / 3$'
+run show_hank_json show hank@example.com --json
+json "in JSON too" show_hank_json \
+    '.restricted == false and .counts.external_recipients_per_hour.used == 0
+	and .counts.recipients_per_day.used == 0'
 run show_noreply show noreply@example.com --json
 json "show --json: an exempt identity has no limits" show_noreply \
     '.exempt == true and .counts.recipients_per_day.limit == null'
@@ -331,6 +344,14 @@ json "usage IDENTITY --json: spam messages against the spam limits" usage_one \
 json "usage --top 1 --json: spam of the day, outside the hour" usage_top \
     '.[0].counts.spam_messages_per_hour.used == 0 and
 	.[0].counts.spam_messages_per_day.used == 2'
+run usage_hank usage hank@example.com --json
+json "usage IDENTITY: a ran-out restriction forgave the counts before it" \
+    usage_hank '.[0].counts.external_recipients_per_hour.used == 0 and
+	.[0].counts.recipients_per_day.used == 0 and .[0].restricted == false'
+run usage_all usage --json
+json "usage: so does the list of the busiest, ranked on what counts" \
+    usage_all '(.[] | select(.identity == "hank@example.com") |
+	.counts.recipients_per_day.used == 0) and .[-1].identity == "hank@example.com"'
 run usage_none usage nobody@example.com --json
 json "usage of a sender with no mail: zeros" usage_none \
     '.[0].counts.recipients_per_day.used == 0'

@@ -327,6 +327,34 @@ test_windows(void)
 }
 
 static void
+test_window_forgive(void)
+{
+	static const struct {
+		const char *what;
+		int64_t ended;		/* seconds before NOW */
+		int64_t hour, day;	/* the starts wanted, buckets before NOW's */
+	} cases[] = {
+		{ "ended 5 minutes ago: both windows start at its end",
+		    300, 5, 5 },
+		{ "ended 2 hours ago: the hour is untouched, the day starts there",
+		    7200, 60, 120 },
+		{ "ended 2 days ago: nothing is forgiven twice", 172800, 60, 1440 },
+	};
+	int64_t h, d;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		h = pol_window_start(NOW, POL_HOUR_BUCKETS);
+		d = pol_window_start(NOW, POL_DAY_BUCKETS);
+		pol_window_forgive(NOW - cases[i].ended, &h, &d);
+		T_INTEQ(NOW / 60 - h, cases[i].hour, "forgive, hour: %s",
+		    cases[i].what);
+		T_INTEQ(NOW / 60 - d, cases[i].day, "forgive, day: %s",
+		    cases[i].what);
+	}
+}
+
+static void
 test_decide(void)
 {
 	static const struct {
@@ -596,6 +624,7 @@ main(void)
 	test_resolve_order();
 	test_nets();
 	test_windows();
+	test_window_forgive();
 	test_decide();
 	test_decide_spam();
 	test_spam_day_limit_lets_limit_minus_one_through();
