@@ -9,7 +9,9 @@
  * runs one command.  The exit status is the command's, or 2 for a bad
  * command line, 78 for a bad configuration, 69 when the database is
  * missing, unreadable, foreign or newer than this program, 75 when it
- * stays locked past busy_timeout_ms.
+ * stays locked past busy_timeout_ms.  Output that cannot be written is
+ * 70 for a read, but only a warning after unblock or block: their write
+ * is committed, and a retry would unblock twice.
  *
  * --now TIME pretends the clock reads TIME: the tests pin the clock with
  * it (expiry, the 30-day cap) instead of sleeping.  For unblock and block
@@ -152,8 +154,13 @@ main(int argc, char **argv)
 	rc = commands[k].fn(&c, argc - i, argv + i);
 	store_close(c.ctx_store);
 	conf_free(c.ctx_conf);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		ctl_err(NULL, "cannot write the output");
+	/* A write is committed by now: its status stands, or a script that
+	 * retries on 70 would unblock again and use up the cap. */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && commands[k].writes)
+		ctl_err(&c, "warning: cannot write the output; the exit "
+		    "status is still that of the %s", c.ctx_cmd);
+	else if (ferror(stdout)) {
+		ctl_err(&c, "cannot write the output");
 		if (rc == CTL_EXIT_OK)
 			rc = CTL_EXIT_SOFTWARE;
 	}

@@ -464,6 +464,25 @@ run hist_carol history carol@example.com --json
 json "records the invoking Unix user without SUDO_USER" hist_carol \
     ".[0].kind == \"unblocked\" and .[0].actor == \"$(id -un)\""
 
+# output that cannot be written after a committed write: a warning, not 70
+# (a script that retries on 70 would unblock again and use up the cap)
+"$FIX" "$DB" restrict ivan@example.com recipients_per_day 10 11 "$T0" - - -
+"$CTL" -c "$CONF" --now "$NOW" unblock ivan@example.com >/dev/full \
+    2>"$DIR/full.err"
+tap_eq "unblock with stdout on /dev/full keeps the unblock's status" "$?" 0
+tap_grep "and warns on stderr" "$DIR/full.err" \
+    "sendguardctl: unblock: warning: cannot write the output; the exit status is still that of the unblock"
+tap_eq "the unblock was done once" "$(sqlite3 "$DB" "SELECT count(*) FROM
+    events WHERE identity = 'ivan@example.com' AND kind = 'unblocked'")" 1
+"$CTL" -c "$CONF" --now "$NOW" block ivan@example.com --until +1h \
+    >/dev/full 2>/dev/null
+tap_eq "so does block" "$?" 0
+"$CTL" -c "$CONF" --now "$NOW" unblock ivan@example.com >/dev/null 2>&1
+"$CTL" -c "$CONF" --now "$NOW" list >/dev/full 2>"$DIR/full_list.err"
+tap_eq "a read whose output cannot be written is still an error (70)" "$?" 70
+tap_grep "saying so" "$DIR/full_list.err" \
+    "sendguardctl: list: cannot write the output"
+
 # the cap: three unblocks in 30 days, the fourth wants --force
 i=1
 while [ $i -le 2 ]; do
