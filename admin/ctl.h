@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../conf/conf.h"
 #include "../policy/policy.h"
@@ -35,8 +36,16 @@
 #define CTL_ERR_SIZE		1024
 #define CTL_UNBLOCK_WINDOW	(30 * 86400)	/* the cap's 30 days */
 
-/* One run: the loaded configuration, the open database, the clock. */
+/*
+ * ctl_args's answer to -h or --help after the command: not an exit status;
+ * the synopsis is printed and main exits 0.
+ */
+#define CTL_HELP_SHOWN		(-1)
+
+/* One run: the configuration (loaded once the command line is checked),
+ * the open database, the clock. */
 typedef struct ctl {
+	const char     *ctx_conf_file;	/* -c, or the default */
 	conf_t	       *ctx_conf;
 	store_t	       *ctx_store;
 	int64_t		ctx_now;	/* seconds since the epoch, UTC */
@@ -44,11 +53,21 @@ typedef struct ctl {
 } ctl_t;
 
 /*
- * ctl_open - open the configured database (once) after the command line
- * was checked: never created, waiting up to busy_timeout_ms for locks.
- * 0, or the exit status after saying why.
+ * ctl_load - load the configuration (once), when a check or the command
+ * needs it: a bad command line is a usage error before a bad
+ * configuration is one.  0, or CTL_EXIT_CONFIG after saying why.
+ */
+int		ctl_load(ctl_t *c);
+
+/*
+ * ctl_open - load the configuration and open the configured database
+ * (once) after the command line was checked: never created, waiting up to
+ * busy_timeout_ms for locks.  0, or the exit status after saying why.
  */
 int		ctl_open(ctl_t *c);
+
+/* ctl_usage - the synopsis */
+void		ctl_usage(FILE *f);
 
 /* ctl_err - "sendguardctl: CMD: message" on stderr */
 __attribute__((format(printf, 2, 3)))
@@ -76,17 +95,20 @@ typedef struct ctl_opt {
  * ctl_args - parse argv (after the command name) against opts, accepting
  * "--name VALUE", "--name=VALUE" and "--" before positional arguments;
  * positional arguments go to pos[], at least minpos and at most maxpos.
- * 0, or CTL_EXIT_USAGE after saying why.
+ * -h or --help prints the synopsis (CTL_HELP_SHOWN); a global option (-c,
+ * --now) is refused as going before the command.  0, CTL_HELP_SHOWN, or
+ * CTL_EXIT_USAGE after saying why.
  */
 int		ctl_args(const ctl_t *c, int argc, char **argv,
     const ctl_opt *opts, const char **pos, size_t minpos, size_t maxpos);
 
 /*
  * ctl_identity - normalise arg as the milter does (case, "<>", source
- * route, subaddress at recipient_delimiter) into out (POL_ADDR_SIZE).
- * 0, or CTL_EXIT_USAGE after saying why (empty, too long, malformed).
+ * route, subaddress at recipient_delimiter) into out (POL_ADDR_SIZE),
+ * loading the configuration for the delimiter.  0, CTL_EXIT_CONFIG, or
+ * CTL_EXIT_USAGE after saying why (empty, too long, malformed).
  */
-int		ctl_identity(const ctl_t *c, const char *arg, char *out);
+int		ctl_identity(ctl_t *c, const char *arg, char *out);
 
 /*
  * ctl_reason - check a --reason: at most max bytes, no control characters.

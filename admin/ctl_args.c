@@ -106,9 +106,20 @@ ctl_args(const ctl_t *c, int argc, char **argv, const ctl_opt *opts,
 			dashdash = true;
 			continue;
 		}
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			ctl_usage(stdout);
+			return CTL_HELP_SHOWN;
+		}
 		eq = strchr(a, '=');
 		o = a[1] == '-' ? find(opts, a + 2,
 		    eq != NULL ? (size_t)(eq - a - 2) : strlen(a + 2)) : NULL;
+		if (o == NULL && (strcmp(a, "-c") == 0 ||
+		    strcmp(a, "--now") == 0 || strncmp(a, "--now=", 6) == 0)) {
+			ctl_err(c, "%s goes before the command: sendguardctl "
+			    "%s %s ...", a[1] == 'c' ? "-c" : "--now",
+			    a[1] == 'c' ? "-c FILE" : "--now TIME", c->ctx_cmd);
+			return CTL_EXIT_USAGE;
+		}
 		if (o == NULL) {
 			ctl_err(c, "unknown option %s", ctl_quote(a));
 			return CTL_EXIT_USAGE;
@@ -136,14 +147,18 @@ ctl_args(const ctl_t *c, int argc, char **argv, const ctl_opt *opts,
 }
 
 int
-ctl_identity(const ctl_t *c, const char *arg, char *out)
+ctl_identity(ctl_t *c, const char *arg, char *out)
 {
 	pol_addr_status st;
+	int rc;
 
 	if (arg[0] == '\0') {
 		ctl_err(c, "the identity is empty");
 		return CTL_EXIT_USAGE;
 	}
+	/* recipient_delimiter is the configuration's */
+	if ((rc = ctl_load(c)) != 0)
+		return rc;
 	st = pol_normalize(arg, conf_policy(c->ctx_conf)->ps_delimiters, out,
 	    POL_ADDR_SIZE);
 	switch (st) {

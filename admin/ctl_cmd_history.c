@@ -32,15 +32,16 @@ ctl_cmd_history(ctl_t *c, int argc, char **argv)
 	ctl_json j;
 	int rc;
 
-	if ((rc = ctl_args(c, argc, argv, opts, arg, 0, 1)) != 0 ||
-	    (arg[0] != NULL && (rc = ctl_identity(c, arg[0], id)) != 0))
+	if ((rc = ctl_args(c, argc, argv, opts, arg, 0, 1)) != 0)
 		return rc;
 	if (since_text != NULL && ctl_time_parse(since_text, c->ctx_now,
 	    &since, err, sizeof(err)) != 0) {
 		ctl_err(c, "--since %s %s", ctl_quote(since_text), err);
 		return CTL_EXIT_USAGE;
 	}
-	if ((rc = ctl_open(c)) != 0)
+	/* the identity last: it needs the configuration */
+	if ((arg[0] != NULL && (rc = ctl_identity(c, arg[0], id)) != 0) ||
+	    (rc = ctl_open(c)) != 0)
 		return rc;
 	if ((page = calloc(PAGE, sizeof(*page))) == NULL) {
 		ctl_err(c, "out of memory");

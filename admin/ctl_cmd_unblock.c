@@ -110,10 +110,11 @@ ctl_cmd_unblock(ctl_t *c, int argc, char **argv)
 	bool found = false;
 	int cap, rc;
 
+	/* the identity last: it needs the configuration */
 	if ((rc = ctl_args(c, argc, argv, opts, arg, 1, 1)) != 0 ||
-	    (rc = ctl_identity(c, arg[0], id)) != 0 ||
 	    (rc = ctl_reason(c, reason, STORE_REASON_SIZE - sizeof(FORCED ": "))) !=
-	    0 || (rc = ctl_open(c)) != 0)
+	    0 || (rc = ctl_identity(c, arg[0], id)) != 0 ||
+	    (rc = ctl_open(c)) != 0)
 		return rc;
 	cap = conf_unblock_max_per_30_days(c->ctx_conf);
 
@@ -228,7 +229,6 @@ ctl_cmd_block(ctl_t *c, int argc, char **argv)
 
 	memset(&r, 0, sizeof(r));
 	if ((rc = ctl_args(c, argc, argv, opts, arg, 1, 1)) != 0 ||
-	    (rc = ctl_identity(c, arg[0], r.sr_identity)) != 0 ||
 	    (rc = ctl_reason(c, reason, sizeof(r.sr_reason) -
 	    sizeof(REPLACING ": "))) != 0)
 		return rc;
@@ -245,7 +245,9 @@ ctl_cmd_block(ctl_t *c, int argc, char **argv)
 		}
 		r.sr_has_expiry = true;
 	}
-	if ((rc = ctl_open(c)) != 0)
+	/* the identity last: it needs the configuration */
+	if ((rc = ctl_identity(c, arg[0], r.sr_identity)) != 0 ||
+	    (rc = ctl_open(c)) != 0)
 		return rc;
 	snprintf(r.sr_limit, sizeof(r.sr_limit), "manual");
 	r.sr_created_at = c->ctx_now;

@@ -3,10 +3,11 @@
  *
  *   sendguardctl [-c FILE] [--now TIME] COMMAND [ARG...]
  *
- * Reads the global options, loads the configuration (the database path,
+ * Reads the global options and runs one command, which checks its own
+ * arguments first and then loads the configuration (the database path,
  * busy_timeout_ms, recipient_delimiter, the limits and policies, the
- * unblock cap), opens the existing database without ever creating it, and
- * runs one command.  The exit status is the command's, or 2 for a bad
+ * unblock cap) and opens the existing database without ever creating it:
+ * a bad command line is 2 whatever -c names.  The exit status is the command's, or 2 for a bad
  * command line, 78 for a bad configuration, 69 when the database is
  * missing, unreadable, foreign or newer than this program, 75 when it
  * stays locked past busy_timeout_ms.  Output that cannot be written is
@@ -46,9 +47,8 @@ static const struct {
 	{ "history", ctl_cmd_history, false },
 };
 
-/* usage - the synopsis, for -h */
-static void
-usage(FILE *f)
+void
+ctl_usage(FILE *f)
 {
 	fputs("usage: sendguardctl [-c FILE] list [--json]\n"
 	    "       sendguardctl [-c FILE] show IDENTITY [--json]\n"
@@ -65,15 +65,32 @@ usage(FILE *f)
 }
 
 int
+ctl_load(ctl_t *c)
+{
+	char err[CTL_ERR_SIZE];
+
+	if (c->ctx_conf != NULL)
+		return 0;
+	if ((c->ctx_conf = conf_load(c->ctx_conf_file, err, sizeof(err))) !=
+	    NULL)
+		return 0;
+	ctl_err(c, "%s", err);
+	return CTL_EXIT_CONFIG;
+}
+
+int
 ctl_open(ctl_t *c)
 {
 	/* Never upgrade the schema: the milter that uses it may be older. */
-	store_opts so = { .so_busy_timeout_ms = conf_busy_timeout_ms(c->ctx_conf),
-	    .so_create = false, .so_keep_schema = true };
+	store_opts so = { .so_create = false, .so_keep_schema = true };
 	char err[CTL_ERR_SIZE];
+	int rc;
 
 	if (c->ctx_store != NULL)
 		return 0;
+	if ((rc = ctl_load(c)) != 0)
+		return rc;
+	so.so_busy_timeout_ms = conf_busy_timeout_ms(c->ctx_conf);
 	if (store_open(conf_database(c->ctx_conf), &so, &c->ctx_store, err,
 	    sizeof(err)) == 0)
 		return 0;
@@ -94,14 +111,14 @@ main(int argc, char **argv)
 {
 	const char *conf_file = CONF_DEFAULT_FILE, *now_text = NULL;
 	char err[CTL_ERR_SIZE];
-	ctl_t c = { NULL, NULL, 0, NULL };
+	ctl_t c = { NULL, NULL, NULL, 0, NULL };
 	size_t k;
 	int i, rc;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {
-			usage(stdout);
+			ctl_usage(stdout);
 			return CTL_EXIT_OK;
 		} else if ((strcmp(argv[i], "-c") == 0 ||
 		    strcmp(argv[i], "--now") == 0) && i + 1 == argc) {
@@ -146,12 +163,13 @@ main(int argc, char **argv)
 		ctl_err(NULL, "--now %s %s", ctl_quote(now_text), err);
 		return CTL_EXIT_USAGE;
 	}
-	if ((c.ctx_conf = conf_load(conf_file, err, sizeof(err))) == NULL) {
-		ctl_err(NULL, "%s", err);
-		return CTL_EXIT_CONFIG;
-	}
+	/* The command loads the configuration once its command line is
+	 * checked (ctl_load): a bad one is a usage error whatever -c names. */
+	c.ctx_conf_file = conf_file;
 	c.ctx_cmd = commands[k].name;
 	rc = commands[k].fn(&c, argc - i, argv + i);
+	if (rc == CTL_HELP_SHOWN)
+		rc = CTL_EXIT_OK;
 	store_close(c.ctx_store);
 	conf_free(c.ctx_conf);
 	/* A write is committed by now: its status stands, or a script that

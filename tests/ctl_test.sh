@@ -118,6 +118,33 @@ tap_grep "with file:line and the range" "$DIR/badconf.err" \
 
 "$CTL" -c "$CONF" >/dev/null 2>&1
 tap_eq "no command is a usage error (2)" "$?" 2
+
+# the command line is checked before the configuration is loaded
+"$CTL" -c "$DIR/none.conf" list --bogus >/dev/null 2>"$DIR/first.err"
+tap_eq "an unknown option with a missing configuration is a usage error (2)" \
+    "$?" 2
+tap_grep "naming the option" "$DIR/first.err" \
+    'sendguardctl: list: unknown option "--bogus"'
+"$CTL" -c "$DIR/none.conf" unblock >/dev/null 2>&1
+tap_eq "unblock without an identity is a usage error whatever -c names" "$?" 2
+"$CTL" -c "$DIR/none.conf" block eve@example.com --until "next tuesday" \
+    >/dev/null 2>&1
+tap_eq "so is a bad --until" "$?" 2
+"$CTL" list -c "$CONF" >/dev/null 2>"$DIR/late_c.err"
+tap_eq "-c after the command is a usage error, not ignored" "$?" 2
+tap_grep "saying it goes before the command" "$DIR/late_c.err" \
+    "sendguardctl: list: -c goes before the command: sendguardctl -c FILE list ..."
+"$CTL" -c "$CONF" history --now=+1d >/dev/null 2>"$DIR/late_now.err"
+tap_eq "so is --now after the command" "$?" 2
+tap_grep "saying so" "$DIR/late_now.err" \
+    "sendguardctl: history: --now goes before the command"
+for _h in -h --help; do
+	"$CTL" -c "$DIR/none.conf" list $_h >"$DIR/help.out" 2>"$DIR/help.err"
+	tap_eq "list $_h prints the usage (exit 0)" "$?" 0
+	tap_grep "the synopsis on stdout" "$DIR/help.out" "usage: sendguardctl"
+done
+"$CTL" -c "$CONF" block eve@example.com --reason -h >/dev/null 2>&1
+tap_eq "-h as the value of an option is that value" "$?" 69
 run unk frobnicate
 status "an unknown command is a usage error" 2
 tap_grep "naming it" "$DIR/unk.err" 'unknown command "frobnicate"'
