@@ -79,7 +79,8 @@ int		ctl_store_failed(const ctl_t *c, const char *err);
 
 /*
  * ctl_quote - arg for a message: control characters as '?', at most 64
- * bytes and "..." (a 10 kB argument is not echoed whole).  The result
+ * bytes, cut before a UTF-8 character, and "..." (a 10 kB argument is not
+ * echoed whole).  The result
  * lives in one of four static buffers.
  */
 const char     *ctl_quote(const char *arg);

@@ -149,6 +149,13 @@ run unk frobnicate
 status "an unknown command is a usage error" 2
 tap_grep "naming it" "$DIR/unk.err" 'unknown command "frobnicate"'
 one_line "in one line" unk
+# 1 + 40 two-byte characters: byte 64 is the first of the 32nd
+run unk_utf8 "a$(printf '%040d' 0 | sed 's/0/é/g')"
+tap_grep "a long argument is cut before a UTF-8 character, not inside" \
+    "$DIR/unk_utf8.err" "unknown command \"a$(printf '%031d' 0 |
+    sed 's/0/é/g')...\""
+tap_check "so the message is valid UTF-8" sh -c \
+    'iconv -f UTF-8 -t UTF-8 "$1" >/dev/null 2>&1' - "$DIR/unk_utf8.err"
 run unkopt list --jsn
 status "an unknown option is a usage error" 2
 run extra list extra
