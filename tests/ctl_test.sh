@@ -623,6 +623,8 @@ run null_id block "<>"
 status "the null sender is a usage error" 2
 run bad_id show "a b@example.com"
 status "a malformed identity is a usage error" 2
+run quoted_id show '"a b"@example.com'
+status "a space inside a quoted local part is an identity (not restricted)" 1
 BIG=$(head -c 10240 /dev/zero | tr '\0' a)
 run big_id show "$BIG@example.com"
 status "a 10 kB identity is a usage error" 2
