@@ -139,8 +139,11 @@ void
 ctl_event_line(FILE *f, const store_event *e)
 {
 	const store_restriction *r = &e->se_facts;
-	char at[CTL_TIME_SIZE], id[STORE_IDENTITY_SIZE], who[STORE_ACTOR_SIZE];
-	char why[STORE_REASON_SIZE], addr[STORE_ADDR_SIZE], qid[STORE_QUEUEID_SIZE];
+	char at[CTL_TIME_SIZE], until[CTL_TIME_SIZE], id[STORE_IDENTITY_SIZE];
+	char who[STORE_ACTOR_SIZE], why[STORE_REASON_SIZE];
+	char addr[STORE_ADDR_SIZE], qid[STORE_QUEUEID_SIZE];
+	bool starts = e->se_kind == STORE_EV_RESTRICTED ||
+	    e->se_kind == STORE_EV_BLOCKED;
 
 	fprintf(f, "%s  %-10s  %s  by %s", ctl_time_format(e->se_at, at),
 	    store_event_kind_name(e->se_kind),
@@ -149,8 +152,15 @@ ctl_event_line(FILE *f, const store_event *e)
 	    "?");
 	if (r->sr_reason[0] != '\0')
 		fprintf(f, ": %s", ctl_clean(r->sr_reason, why, sizeof(why)));
+	/* A restriction's start says how long it lasts; its end (expired,
+	 * unblocked) carries the facts of the restriction it ends, which
+	 * the words say, lest they read as the unblocking admin's. */
+	if (starts)
+		fprintf(f, "; until %s", r->sr_has_expiry ?
+		    ctl_time_format(r->sr_expires_at, until) : "cleared");
 	if (r->sr_client_address[0] != '\0' || r->sr_queue_id[0] != '\0')
-		fprintf(f, " (client %s, queue id %s)",
+		fprintf(f, " (%sclient %s, queue id %s)", starts ||
+		    e->se_kind == STORE_EV_ALERTED ? "" : "restriction: ",
 		    r->sr_client_address[0] != '\0' ? ctl_clean(
 		    r->sr_client_address, addr, sizeof(addr)) : "unknown",
 		    r->sr_queue_id[0] != '\0' ? ctl_clean(r->sr_queue_id, qid,

@@ -448,7 +448,7 @@ json "and its event says it replaced the restriction in force" hist_gina \
 	"replacing the restriction in force: until the password is reset"'
 run hist_gina_text history gina@example.com
 tap_grep "in the text too" "$DIR/hist_gina_text.out" \
-    "by admin-tester: replacing the restriction in force: until the password is reset"
+    "by admin-tester: replacing the restriction in force: until the password is reset; until cleared"
 run unblock_gina unblock gina@example.com
 status "unblock is the way to end it" 0
 run block_exempt block noreply@example.com
@@ -593,6 +593,15 @@ run hist history
 status "history" 0
 tap_grep_re "history: one line per event, newest first" "$DIR/hist.out" \
     '^2026-12-24T14:05:00Z  unblocked   alice@example\.com  by admin-tester'
+tap_grep "history: a restriction says until when" "$DIR/hist.out" \
+    "restricted  alice@example.com  by sendguard: external_recipients_per_hour 3 exceeded: 4 recipients; until 2026-11-24T00:00:00Z (client 203.0.113.9, queue id unknown)"
+tap_grep "history: a block by hand too" "$DIR/hist.out" \
+    "blocked     ivan@example.com  by admin-tester: blocked by hand; until 2026-11-23T15:05:00Z"
+tap_grep "history: one until an admin clears it" "$DIR/hist.out" \
+    "blocked     noreply@example.com  by admin-tester: blocked by hand; until cleared"
+tap_grep "history: an unblock's client is the restriction's, and says so" \
+    "$DIR/hist.out" \
+    "unblocked   alice@example.com  by admin-tester: password reset (restriction: client 203.0.113.9, queue id 4QX1abc)"
 run hist_json history --json
 json "history --json: newest first" hist_json \
     '[.[].at] == ([.[].at] | sort | reverse)'
