@@ -47,7 +47,8 @@ STORE_SRC  = store/store.c store/store_records.c store/store_schema.c \
 	     store/store_admin.c
 UTIL_SRC   = util/util_utf8.c
 CONF_SRC   = conf/conf.c conf/conf_table.c conf/conf_spam.c \
-	     conf/conf_daemon.c conf/conf_literal.c
+	     conf/conf_daemon.c conf/conf_literal.c \
+	     conf/conf_net.c
 ADMIN_SRC  = admin/ctl_main.c admin/ctl_args.c admin/ctl_time.c \
 	     admin/ctl_json.c admin/ctl_table.c admin/ctl_view.c \
 	     admin/ctl_cmd_list.c admin/ctl_cmd_show.c admin/ctl_cmd_unblock.c \
@@ -72,7 +73,8 @@ BENCH_PROGS = $(B)/bench/miltgen $(B)/bench/null_milter
 
 UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
 	     $(B)/tests/store_records_test $(B)/tests/store_writer_test \
-	     $(B)/tests/conf_test $(B)/tests/conf_daemon_test \
+	     $(B)/tests/conf_test $(B)/tests/conf_net_test \
+	     $(B)/tests/conf_daemon_test \
 	     $(B)/tests/store_admin_test $(B)/tests/ctl_time_test \
 	     $(B)/tests/alert_json_test $(B)/tests/spam_test \
 	     $(B)/tests/count_test
@@ -108,6 +110,8 @@ $(B)/tests/store_records_test: $(call obj,tests/store_records_test.c $(STORE_SRC
 $(B)/tests/store_writer_test: $(call obj,tests/store_writer_test.c $(STORE_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
 $(B)/tests/conf_test: $(call obj,tests/conf_test.c $(CONF_SRC) $(POLICY_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG)
+$(B)/tests/conf_net_test: $(call obj,tests/conf_net_test.c $(CONF_SRC) $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG)
 $(B)/tests/conf_daemon_test: $(call obj,tests/conf_daemon_test.c $(CONF_SRC) \
 	    $(POLICY_SRC))

@@ -126,6 +126,10 @@ int	conf_store_abspath(conf_ld *, const conf_opt *, const char *,
 int	conf_store_mail_to(conf_ld *, const conf_opt *, const char *,
     const config_setting_t *, const conf_val *);
 
+/* conf_net.c: internal_networks */
+int	conf_store_networks(conf_ld *, const conf_opt *, const char *,
+    const config_setting_t *, const conf_val *);
+
 /* conf_spam.c: the spam.* options' values and store functions. */
 extern const conf_enum	conf_spam_actions[];
 int	conf_store_spam_headers(conf_ld *, const conf_opt *, const char *,
