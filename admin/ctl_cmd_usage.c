@@ -6,7 +6,8 @@
  *
  * The busiest are ranked by recipients in the last day (then external and
  * internal in the hour).  A sender whose restriction ran out is counted
- * from its end, as the milter counts it (pol_window_forgive).  Read in one read transaction, then printed.
+ * from its end, as the milter counts it (pol_window_forgive).  Read in
+ * one read transaction, then printed.
  * Memory: one array of N rows, freed before returning.
  */
 #include <stdio.h>

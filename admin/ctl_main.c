@@ -7,12 +7,12 @@
  * arguments first and then loads the configuration (the database path,
  * busy_timeout_ms, recipient_delimiter, the limits and policies, the
  * unblock cap) and opens the existing database without ever creating it:
- * a bad command line is 2 whatever -c names.  The exit status is the command's, or 2 for a bad
- * command line, 78 for a bad configuration, 69 when the database is
- * missing, unreadable, foreign or newer than this program, 75 when it
- * stays locked past busy_timeout_ms.  Output that cannot be written is
- * 70 for a read, but only a warning after unblock or block: their write
- * is committed, and a retry would unblock twice.
+ * a bad command line is 2 whatever -c names.  The exit status is the
+ * command's, or 2 for a bad command line, 78 for a bad configuration, 69
+ * when the database is missing, unreadable, foreign or newer than this
+ * program, 75 when it stays locked past busy_timeout_ms.  Output that
+ * cannot be written is 70 for a read, but only a warning after unblock or
+ * block: their write is committed, and a retry would unblock twice.
  *
  * --now TIME pretends the clock reads TIME: the tests pin the clock with
  * it (expiry, the 30-day cap) instead of sleeping.  For unblock and block
