@@ -50,6 +50,7 @@ typedef struct ctl {
 	store_t	       *ctx_store;
 	int64_t		ctx_now;	/* seconds since the epoch, UTC */
 	const char     *ctx_cmd;	/* the command's name, for messages */
+	const char     *ctx_login;	/* --login: the identity is a login */
 } ctl_t;
 
 /*
@@ -105,9 +106,13 @@ int		ctl_args(const ctl_t *c, int argc, char **argv,
 
 /*
  * ctl_identity - normalise arg as the milter does (case, "<>", source
- * route, subaddress at recipient_delimiter) into out (POL_ADDR_SIZE),
- * loading the configuration for the delimiter.  0, CTL_EXIT_CONFIG, or
- * CTL_EXIT_USAGE after saying why (empty, too long, malformed).
+ * route) into out (POL_ADDR_SIZE), loading the configuration for the
+ * delimiter.  The subaddress is cut at recipient_delimiter, as the
+ * milter cuts an envelope sender, unless the identity is a SASL login,
+ * which the milter takes whole: with --login, or when the database holds
+ * something of the whole form (it opens the database to look).  0,
+ * CTL_EXIT_CONFIG, a store failure's status, or CTL_EXIT_USAGE after
+ * saying why (empty, too long, malformed).
  */
 int		ctl_identity(ctl_t *c, const char *arg, char *out);
 

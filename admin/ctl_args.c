@@ -153,6 +153,31 @@ ctl_args(const ctl_t *c, int argc, char **argv, const ctl_opt *opts,
 	return 0;
 }
 
+/* ctl_identity_cut - cut id's subaddress unless it is a login's (see
+ * ctl_identity) */
+static int
+ctl_identity_cut(ctl_t *c, char *id)
+{
+	char cut[POL_ADDR_SIZE], err[CTL_ERR_SIZE];
+	bool known;
+	int rc;
+
+	(void)pol_normalize(id, conf_policy(c->ctx_conf)->ps_delimiters, cut,
+	    sizeof(cut));
+	if (c->ctx_login != NULL || strcmp(cut, id) == 0)
+		return 0;
+	/* mary-jane@ is a login's identity if the milter has seen it whole;
+	 * else the envelope senders cut to mary@ are meant */
+	if ((rc = ctl_open(c)) != 0)
+		return rc;
+	if (store_identity_known(c->ctx_store, id, &known, err,
+	    sizeof(err)) != 0)
+		return ctl_store_failed(c, err);
+	if (!known)
+		memcpy(id, cut, strlen(cut) + 1);
+	return 0;
+}
+
 int
 ctl_identity(ctl_t *c, const char *arg, char *out)
 {
@@ -166,11 +191,10 @@ ctl_identity(ctl_t *c, const char *arg, char *out)
 	/* recipient_delimiter is the configuration's */
 	if ((rc = ctl_load(c)) != 0)
 		return rc;
-	st = pol_normalize(arg, conf_policy(c->ctx_conf)->ps_delimiters, out,
-	    POL_ADDR_SIZE);
+	st = pol_normalize(arg, "", out, POL_ADDR_SIZE);
 	switch (st) {
 	case POL_ADDR_OK:
-		return 0;
+		return ctl_identity_cut(c, out);
 	case POL_ADDR_NULL:
 		if (strchr(arg, '<') == NULL)
 			ctl_err(c, "the identity is empty");

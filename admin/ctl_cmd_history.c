@@ -23,7 +23,8 @@ ctl_cmd_history(ctl_t *c, int argc, char **argv)
 {
 	const char *json = NULL, *since_text = NULL, *arg[1] = { NULL };
 	const ctl_opt opts[] = { { "json", false, &json },
-	    { "since", true, &since_text }, { NULL, false, NULL } };
+	    { "since", true, &since_text }, { "login", false, &c->ctx_login },
+	    { NULL, false, NULL } };
 	char id[POL_ADDR_SIZE], err[CTL_ERR_SIZE];
 	store_cursor cur = { false, 0, 0 };
 	store_event *page;
@@ -34,6 +35,10 @@ ctl_cmd_history(ctl_t *c, int argc, char **argv)
 
 	if ((rc = ctl_args(c, argc, argv, opts, arg, 0, 1)) != 0)
 		return rc;
+	if (arg[0] == NULL && c->ctx_login != NULL) {
+		ctl_err(c, "--login says how to take an IDENTITY; there is none");
+		return CTL_EXIT_USAGE;
+	}
 	if (since_text != NULL && ctl_time_parse(since_text, c->ctx_now,
 	    &since, err, sizeof(err)) != 0) {
 		ctl_err(c, "--since %s %s", ctl_quote(since_text), err);

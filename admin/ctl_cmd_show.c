@@ -161,8 +161,8 @@ int
 ctl_cmd_show(ctl_t *c, int argc, char **argv)
 {
 	const char *json = NULL, *arg[1];
-	const ctl_opt opts[] = { { "json", false, &json }, { NULL, false,
-	    NULL } };
+	const ctl_opt opts[] = { { "json", false, &json }, { "login", false,
+	    &c->ctx_login }, { NULL, false, NULL } };
 	char err[CTL_ERR_SIZE];
 	struct facts f;
 	int rc;

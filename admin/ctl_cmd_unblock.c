@@ -103,7 +103,8 @@ ctl_cmd_unblock(ctl_t *c, int argc, char **argv)
 {
 	const char *reason = "", *force = NULL, *arg[1];
 	const ctl_opt opts[] = { { "reason", true, &reason },
-	    { "force", false, &force }, { NULL, false, NULL } };
+	    { "force", false, &force }, { "login", false, &c->ctx_login },
+	    { NULL, false, NULL } };
 	char id[POL_ADDR_SIZE], err[CTL_ERR_SIZE], actor[STORE_ACTOR_SIZE];
 	store_restriction r;
 	unsigned unblocks = 0;
@@ -220,7 +221,8 @@ ctl_cmd_block(ctl_t *c, int argc, char **argv)
 {
 	const char *reason = "blocked by hand", *until = NULL, *arg[1];
 	const ctl_opt opts[] = { { "reason", true, &reason },
-	    { "until", true, &until }, { NULL, false, NULL } };
+	    { "until", true, &until }, { "login", false, &c->ctx_login },
+	    { NULL, false, NULL } };
 	char err[CTL_ERR_SIZE], when[CTL_TIME_SIZE], where[512];
 	store_restriction r, old;
 	pol_effective eff;

@@ -184,7 +184,8 @@ ctl_cmd_usage(ctl_t *c, int argc, char **argv)
 {
 	const char *json = NULL, *top = NULL, *arg[1] = { NULL };
 	const ctl_opt opts[] = { { "json", false, &json },
-	    { "top", true, &top }, { NULL, false, NULL } };
+	    { "top", true, &top }, { "login", false, &c->ctx_login },
+	    { NULL, false, NULL } };
 	char id[POL_ADDR_SIZE], err[CTL_ERR_SIZE], *end;
 	struct row *rows;
 	unsigned long max = TOP_DEFAULT;
@@ -193,6 +194,10 @@ ctl_cmd_usage(ctl_t *c, int argc, char **argv)
 
 	if ((rc = ctl_args(c, argc, argv, opts, arg, 0, 1)) != 0)
 		return rc;
+	if (arg[0] == NULL && c->ctx_login != NULL) {
+		ctl_err(c, "--login says how to take an IDENTITY; there is none");
+		return CTL_EXIT_USAGE;
+	}
 	if (arg[0] != NULL && top != NULL) {
 		ctl_err(c, "--top lists the busiest senders; it does not go "
 		    "with an IDENTITY");

@@ -51,16 +51,18 @@ void
 ctl_usage(FILE *f)
 {
 	fputs("usage: sendguardctl [-c FILE] list [--json]\n"
-	    "       sendguardctl [-c FILE] show IDENTITY [--json]\n"
-	    "       sendguardctl [-c FILE] unblock IDENTITY [--reason TEXT] "
-	    "[--force]\n"
-	    "       sendguardctl [-c FILE] block IDENTITY [--reason TEXT] "
-	    "[--until TIME]\n"
-	    "       sendguardctl [-c FILE] usage [IDENTITY] [--top N] "
+	    "       sendguardctl [-c FILE] show IDENTITY [--login] [--json]\n"
+	    "       sendguardctl [-c FILE] unblock IDENTITY [--login] "
+	    "[--reason TEXT] [--force]\n"
+	    "       sendguardctl [-c FILE] block IDENTITY [--login] "
+	    "[--reason TEXT] [--until TIME]\n"
+	    "       sendguardctl [-c FILE] usage [IDENTITY [--login]] [--top N] "
 	    "[--json]\n"
-	    "       sendguardctl [-c FILE] history [IDENTITY] [--since TIME] "
-	    "[--json]\n"
+	    "       sendguardctl [-c FILE] history [IDENTITY [--login]] "
+	    "[--since TIME] [--json]\n"
 	    "TIME: 2026-11-23T14:05:00Z (RFC 3339), 2026-11-23, +2h, +1d, -7d.\n"
+	    "--login: IDENTITY is a SASL login, taken whole (no subaddress "
+	    "cut).\n"
 	    "-c defaults to " CONF_DEFAULT_FILE "; see sendguardctl(8).\n", f);
 }
 
@@ -111,7 +113,7 @@ main(int argc, char **argv)
 {
 	const char *conf_file = CONF_DEFAULT_FILE, *now_text = NULL;
 	char err[CTL_ERR_SIZE];
-	ctl_t c = { NULL, NULL, NULL, 0, NULL };
+	ctl_t c = { NULL, NULL, NULL, 0, NULL, NULL };
 	size_t k;
 	int i, rc;
 

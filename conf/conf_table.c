@@ -458,9 +458,25 @@ conf_store_policies(conf_ld *ld, const conf_opt *o, const char *key,
 	return rc;
 }
 
+/* conf_add_pattern - append a lowercased copy of pattern to r; -1 out of
+ * memory (r->pr_match has room: conf_store_match sized it) */
+static int
+conf_add_pattern(pol_rule *r, const char *pattern)
+{
+	if ((r->pr_match[r->pr_nmatch] = strdup(pattern)) == NULL)
+		return -1;
+	conf_lower(r->pr_match[r->pr_nmatch++]);
+	return 0;
+}
+
 /*
  * conf_store_match - "user@domain", "login", "@domain" or "@.domain",
- * lowercased; full addresses through pol_normalize (no subaddress cut).
+ * lowercased.  An address or login is normalised as an identity and kept
+ * whole, as a SASL login is matched; if recipient_delimiter cuts it, its
+ * cut form is kept too, as an envelope sender is matched (so
+ * "alice+x@example.com" matches alice@example.com's mail, and
+ * "mary-jane@example.com" with "-" both the login mary-jane@example.com
+ * and the envelope senders cut to mary@example.com).
  */
 static int
 conf_store_match(conf_ld *ld, const conf_opt *o, const char *key,
@@ -468,11 +484,12 @@ conf_store_match(conf_ld *ld, const conf_opt *o, const char *key,
 {
 	pol_rule *r = ld->ld_rule;
 	int i, n = config_setting_length(s);
-	char ekey[CONF_KEY_MAX], norm[POL_ADDR_SIZE];
+	char ekey[CONF_KEY_MAX], norm[POL_ADDR_SIZE], cut[POL_ADDR_SIZE];
 	pol_addr_status st;
 
 	(void)o, (void)v;
-	if ((r->pr_match = conf_strarray(n)) == NULL)
+	/* at most two patterns an entry: whole and cut */
+	if ((r->pr_match = conf_strarray(2 * n)) == NULL)
 		return conf_oom(ld, s, key);
 	for (i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s,
@@ -480,6 +497,7 @@ conf_store_match(conf_ld *ld, const conf_opt *o, const char *key,
 		const char *p = config_setting_get_string(e);
 
 		snprintf(ekey, sizeof(ekey), "%s[%d]", key, i + 1);
+		cut[0] = '\0';
 		if (p[0] == '@') {
 			if (!conf_domain_ok(p + 1, true))
 				return conf_fail(ld, e, ekey, "\"%s\": \"@\" "
@@ -487,10 +505,7 @@ conf_store_match(conf_ld *ld, const conf_opt *o, const char *key,
 				    "\".domain\"", p);
 			snprintf(norm, sizeof(norm), "%s", p);
 		} else {
-			/* Cut the subaddress as the milter cuts identities,
-			 * or "alice+x@example.com" could never match. */
-			st = pol_normalize(p, ld->ld_conf->c_pol.ps_delimiters,
-			    norm, sizeof(norm));
+			st = pol_normalize(p, "", norm, sizeof(norm));
 			if (st != POL_ADDR_OK)
 				return conf_fail(ld, e, ekey, "\"%s\": %s", p,
 				    pol_addr_status_str(st));
@@ -498,11 +513,12 @@ conf_store_match(conf_ld *ld, const conf_opt *o, const char *key,
 			    !conf_domain_ok(pol_domain_of(norm), false))
 				return conf_fail(ld, e, ekey, "\"%s\": bad "
 				    "domain after '@'", p);
+			(void)pol_normalize(norm,
+			    ld->ld_conf->c_pol.ps_delimiters, cut, sizeof(cut));
 		}
-		if ((r->pr_match[i] = strdup(norm)) == NULL)
+		if (conf_add_pattern(r, norm) != 0 || (cut[0] != '\0' &&
+		    strcmp(cut, norm) != 0 && conf_add_pattern(r, cut) != 0))
 			return conf_oom(ld, e, ekey);
-		r->pr_nmatch++;
-		conf_lower(r->pr_match[i]);
 	}
 	return 0;
 }

@@ -134,9 +134,10 @@ milt_conf_warning(const conf_t *c, char *buf, size_t len)
 	if (hit == NULL)
 		return NULL;
 	snprintf(buf, len, "recipient_delimiter contains \"%c\", which user "
-	    "names often contain: every sender identity is cut at it, logins "
-	    "too, so that mary%cjane@ and mary%cann@ count as one identity, "
-	    "mary@, with one set of counts and one restriction "
-	    "(sendguard.conf(5))", *hit, *hit, *hit);
+	    "names often contain: an envelope sender is cut at it, so that "
+	    "mary%cjane@ and mary%cann@ sending from internal_networks without "
+	    "a login count as one identity, mary@, with one set of counts and "
+	    "one restriction (SASL logins are taken whole; sendguard.conf(5))",
+	    *hit, *hit, *hit);
 	return buf;
 }

@@ -5,9 +5,9 @@
  * Sendmail runs the login through xtextify() before it defines the macro:
  * '+', '=', the characters <>\") and every byte outside '!'..'~' become
  * "+XX" (two upper-case hex digits), so the login "d=1+x@example.com"
- * arrives as "d+3D1+2Bx@example.com".  Taken as is, the '+' would cut the
- * subaddress and count that user as "d@example.com".  Postfix passes the
- * login unchanged, so mlfi.c decodes only for an MTA that is not Postfix.
+ * arrives as "d+3D1+2Bx@example.com", which taken as is would be another
+ * account's name.  Postfix passes the login unchanged, so mlfi.c decodes
+ * only for an MTA that is not Postfix.
  *
  * Pure function on caller-supplied buffers; thread-safe; no I/O.
  */

@@ -207,8 +207,16 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 		return milt_mail_tempfail(ctx, c, "4.7.0",
 		    "Cannot handle this login name");
 	}
-	(void)pol_normalize(raw, ps->ps_delimiters, m->mctx_identity,
-	    sizeof(m->mctx_identity));
+	/* A login is an account's name, taken whole as Postfix takes it
+	 * (mary-jane is not mary with "-" as a delimiter); an envelope
+	 * sender is an address, its subaddress cut so that tags cannot
+	 * escape the limits. */
+	if (m->mctx_auth)
+		snprintf(m->mctx_identity, sizeof(m->mctx_identity), "%s",
+		    full);
+	else
+		(void)pol_normalize(full, ps->ps_delimiters, m->mctx_identity,
+		    sizeof(m->mctx_identity));
 	milt_printable(m->mctx_identity, m->mctx_idlog, sizeof(m->mctx_idlog));
 
 	pol_resolve(ps, m->mctx_identity,

@@ -303,4 +303,12 @@ int		store_usage_top(store_t *st, int64_t hour_from, int64_t day_from,
 int		store_unblock_count(store_t *st, const char *identity,
     int64_t since, unsigned *n, char *err, size_t errlen);
 
+/*
+ * store_identity_known - does the database hold anything of identity: a
+ * restriction, counts or an event?  (sendguardctl: whether an identity a
+ * delimiter would cut is known whole, as a SASL login is.)
+ */
+int		store_identity_known(store_t *st, const char *identity,
+    bool *known, char *err, size_t errlen);
+
 #endif

@@ -243,3 +243,37 @@ out:
 	sqlite3_finalize(s);
 	return st->st_errkind == STORE_ERR_NONE ? 0 : -1;
 }
+
+int
+store_identity_known(store_t *st, const char *identity, bool *known,
+    char *err, size_t errlen)
+{
+	/* each an index lookup: the primary keys and events_identity_at */
+	static const char sql[] =
+	    "SELECT EXISTS (SELECT 1 FROM restrictions WHERE identity = ?1)"
+	    " OR EXISTS (SELECT 1 FROM counters WHERE identity = ?1)"
+	    " OR EXISTS (SELECT 1 FROM events WHERE identity = ?1)";
+	struct store_binder b;
+	sqlite3_stmt *s;
+	int rc;
+
+	st->st_errkind = STORE_ERR_NONE;
+	*known = false;
+	if (identity == NULL)
+		return store_misuse(st, "identity lookup: no identity", err,
+		    errlen);
+	if ((s = prepare(st, sql, "identity lookup", err, errlen)) == NULL)
+		return -1;
+	b = (struct store_binder){ s, SQLITE_OK };
+	store_bind_text(&b, 1, identity, SIZE_MAX);
+	if (store_bind_check(st, &b, "identity lookup", err, errlen) != 0)
+		goto out;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*known = sqlite3_column_int(s, 0) != 0;
+	else
+		store_fail(st, rc, "identity lookup", err, errlen);
+out:
+	sqlite3_finalize(s);
+	return st->st_errkind == STORE_ERR_NONE ? 0 : -1;
+}

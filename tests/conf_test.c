@@ -382,18 +382,30 @@ test_policy_patterns_are_normalised_like_identities(void)
 {
 	char err[512] = "";
 	conf_t *c = conf_load(FIX "subaddress_match.conf", err, sizeof(err));
+	const pol_rule *r;
 	pol_effective eff;
 
 	if (!T_OK(c != NULL, "subaddress_match.conf loads"))
 		printf("#   %s\n", t_vis(err));
 	if (c == NULL)
 		return;
-	T_STREQ(conf_policy(c)->ps_rules[0].pr_match[0], "alice@example.com",
-	    "a pattern's subaddress is cut at recipient_delimiter, and lowercased");
-	T_STREQ(conf_policy(c)->ps_rules[0].pr_match[1], "bob@example.com",
-	    "every delimiter character cuts");
-	pol_resolve(conf_policy(c), "alice@example.com", true, &eff);
-	T_OK(eff.pe_exempt, "so the rule matches the milter's identity");
+	r = &conf_policy(c)->ps_rules[0];
+	T_INTEQ(r->pr_nmatch, 4, "two entries with a subaddress: four patterns");
+	T_STREQ(r->pr_match[0], "alice+news@example.com",
+	    "a pattern is kept whole, lowercased (as a login is matched)");
+	T_STREQ(r->pr_match[1], "alice@example.com",
+	    "and cut at recipient_delimiter (as an envelope sender is)");
+	T_STREQ(r->pr_match[2], "bob-list@example.com", "every delimiter "
+	    "character cuts: bob-list@ whole");
+	T_STREQ(r->pr_match[3], "bob@example.com", "and bob-list@ cut at \"-\"");
+	pol_resolve(conf_policy(c), "alice@example.com", false, &eff);
+	T_OK(eff.pe_exempt, "the rule matches an envelope sender's identity");
+	pol_resolve(conf_policy(c), "bob-list@example.com", false, &eff);
+	T_OK(eff.pe_exempt, "and the login bob-list@example.com, taken whole");
+	pol_resolve(conf_policy(c), "bob-other@example.com", false, &eff);
+	T_OK(!eff.pe_exempt, "but not another login that shares the cut form");
+	T_INTEQ(conf_policy(c)->ps_rules[1].pr_nmatch, 1,
+	    "an entry without a subaddress is one pattern");
 	conf_free(c);
 }
 

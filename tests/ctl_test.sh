@@ -165,7 +165,7 @@ status "an unparsable --now is a usage error" 2
 "$CTL" -h >"$DIR/help.out" 2>&1
 tap_eq "-h prints the synopsis and exits 0" "$?" 0
 tap_grep "the synopsis lists unblock" "$DIR/help.out" \
-    "unblock IDENTITY [--reason TEXT] [--force]"
+    "unblock IDENTITY [--login] [--reason TEXT] [--force]"
 
 printf 'not a database, just text\n%.0s' 1 2 3 4 5 6 7 8 >"$DB"
 run garbage list
@@ -620,6 +620,58 @@ json "history --since -1h: the last hour only" hist_rel \
     'length == 2 and all(.[]; .identity == "alice@example.com")'
 run hist_bad history --since yesterday
 status "history --since with an unparsable time is a usage error" 2
+
+# --- logins and recipient_delimiter --------------------------------------------
+# With "-" a delimiter the milter takes a login whole (the accounts mary-jane
+# and mary-ann are two people) and cuts an envelope sender (mary-ann@ sent
+# by an internal client counts as mary@).  sendguardctl takes an identity
+# whole when the database knows it whole, or with --login; else it cuts.
+DCONF=$DIR/dash.conf
+cat >"$DCONF" <<EOF
+database = "$DB";
+busy_timeout_ms = 200;
+local_domains = [ "example.com" ];
+recipient_delimiter = "+-";
+limits = { external_recipients_per_hour = 3; };
+policies = (
+  { match = [ "Mary-Jane@example.com" ]; limits = { recipients_per_day = 77; }; }
+);
+EOF
+_conf=$CONF
+CONF=$DCONF
+"$FIX" "$DB" restrict mary-jane@example.com external_recipients_per_hour 3 4 \
+    $((T0 - 600)) - 203.0.113.7 -
+"$FIX" "$DB" count mary-jane@example.com $((T0 - 600)) 0 4
+run dash_show show Mary-Jane@Example.com
+status "show of a login the database knows whole" 0
+tap_grep "is taken whole, not cut to mary@" "$DIR/dash_show.out" \
+    "identity:     mary-jane@example.com"
+tap_grep_re "and its policy, written for it whole, applies" "$DIR/dash_show.out" \
+    '^  recipients_per_day +4 / 77$'
+run dash_cut show Mary-Ann+x@example.com
+status "show of an identity the database does not know whole" 1
+tap_grep "is cut at the first delimiter, as an envelope sender" \
+    "$DIR/dash_cut.out" "identity:     mary@example.com"
+tap_grep_re "which the policy written for mary-jane@ matches cut, as the milter does" \
+    "$DIR/dash_cut.out" '^  recipients_per_day +0 / 77$'
+run dash_block block mary-ann@example.com --login --reason "phished"
+status "block --login" 0
+tap_grep "takes the login whole although the database does not know it" \
+    "$DIR/dash_block.out" "mary-ann@example.com: blocked until cleared"
+run dash_unblock unblock mary-jane@example.com
+status "unblock of the login the database knows" 0
+tap_grep "clears mary-jane@example.com" "$DIR/dash_unblock.out" \
+    "mary-jane@example.com: restriction cleared"
+tap_eq "mary-ann's block stands and nothing was written for mary@" \
+    "$(sqlite3 "$DB" "SELECT group_concat(identity, ' ') FROM
+    restrictions WHERE identity LIKE 'mary%'")" "mary-ann@example.com"
+run dash_nologin usage --login
+status "usage --login without an identity is a usage error" 2
+run dash_hist history --login mary-ann@example.com --json
+json "history --login" dash_hist \
+    '[.[].identity] == ["mary-ann@example.com"]'
+run dash_unblock2 unblock mary-ann@example.com --reason "reset"
+CONF=$_conf
 
 # --- bad input ------------------------------------------------------------------
 

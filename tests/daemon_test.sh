@@ -176,8 +176,8 @@ write_conf 3
 echo 'recipient_delimiter = "+-";' >>"$DIR/sg.conf"
 "$SG" -n -c "$DIR/sg.conf" >"$DIR/dash.out" 2>&1
 tap_eq "-n accepts recipient_delimiter \"+-\"" "$?" 0
-tap_grep "with a warning that mary-jane@ and mary-ann@ count as mary@" \
-    "$DIR/dash.out" 'warning: recipient_delimiter contains "-", which user names often contain: every sender identity is cut at it, logins too, so that mary-jane@ and mary-ann@ count as one identity, mary@'
+tap_grep "with a warning that mary-jane@ and mary-ann@ as senders count as mary@" \
+    "$DIR/dash.out" 'warning: recipient_delimiter contains "-", which user names often contain: an envelope sender is cut at it, so that mary-jane@ and mary-ann@ sending from internal_networks without a login count as one identity, mary@, with one set of counts and one restriction (SASL logins are taken whole; sendguard.conf(5))'
 write_conf 3
 "$SG" -n -c "$DIR/sg.conf" >"$DIR/plus.out" 2>&1
 tap_eq "the default \"+\" gets no warning" "$(grep -c warning "$DIR/plus.out")" 0

@@ -313,12 +313,12 @@ fi
 send_auth "$T/7" d=1+x@example.com e@ext.test
 expect_reply "AUTH PLAIN as d=1+x@example.com: 250 after the data" \
     "$T/7" "$END_OF_DATA" '^250 '
-tap_grep_re "counted as d=1@example.com, the login decoded and its subaddress cut" \
-    "$SG_LOG" "identity=d=1@example\\.com client=127\\.0\\.0\\.2 auth=yes rcpts=0 internal, 1 external"
-tap_eq_soon "its count is written for d=1@example.com" 1 \
-    sqlite3 "$SG_DB" "SELECT SUM(external) FROM counters WHERE identity='d=1@example.com'"
-tap_eq "no counter row for d@example.com (the xtext '+' is not a delimiter)" \
-    "$(sqlite3 "$SG_DB" "SELECT COUNT(*) FROM counters WHERE identity='d@example.com'")" 0
+tap_grep_re "counted as d=1+x@example.com, the login decoded and taken whole" \
+    "$SG_LOG" "identity=d=1\\+x@example\\.com client=127\\.0\\.0\\.2 auth=yes rcpts=0 internal, 1 external"
+tap_eq_soon "its count is written for d=1+x@example.com" 1 \
+    sqlite3 "$SG_DB" "SELECT SUM(external) FROM counters WHERE identity='d=1+x@example.com'"
+tap_eq "no counter row for the xtext as is, d+3d1+2bx@example.com" \
+    "$(sqlite3 "$SG_DB" "SELECT COUNT(*) FROM counters WHERE identity='d+3d1+2bx@example.com'")" 0
 
 # --- 8. milter down: tempfail (F=T), nothing lost ---------------------------
 

@@ -128,7 +128,7 @@ tap_grep "a malformed sender is logged, cleaned" "$DIR/sg.log" \
     'sender malformed address: "<bad address@example.com>"; tempfailing'
 tap_grep "a restricted sender's refusal is logged at DATA, with Sendmail's queue id" \
     "$DIR/sg.log" \
-    "6AN1YhGT002418: identity=d=1@example.com client=203.0.113.9: refused at DATA: restricted"
+    "6AN1YhGT002418: identity=d=1+x@example.com client=203.0.113.9: refused at DATA: restricted"
 
 # --- a hard cap across threads: 12 parallel messages, limit 3 -------------
 
@@ -276,7 +276,7 @@ lua protocol.lua -D MODE=mail_from
 lua mta_macros.lua -D MODE=mail_from
 tap_grep "mail_from: Sendmail's queue id sent at MAIL FROM names a refusal there" \
     "$DIR/sg.log" \
-    "6AN1YhGT002418: identity=d=1@example.com client=203.0.113.9: refused at MAIL FROM: restricted"
+    "6AN1YhGT002418: identity=d=1+x@example.com client=203.0.113.9: refused at MAIL FROM: restricted"
 
 sg_stop
 tap_check "the socket is removed at exit" test ! -e "$DIR/sg.sock"

@@ -2,8 +2,8 @@
  * store_admin_test.c - unit tests of store/store_admin.c, the queries of
  * sendguardctl, on a temporary database per test with a pinned clock:
  * which restrictions are in force, history order and paging (ties on the
- * time included), usage windows and ranking, the unblock count, and that
- * each query reads through an index.
+ * time included), usage windows and ranking, the unblock count, whether
+ * an identity is known, and that each query reads through an index.
  *
  * Uses tests/store_fixture.h; single-threaded.
  */
@@ -205,6 +205,46 @@ test_unblock_count_counts_one_identitys_unblocks_since(void)
 	fx_teardown(&fx);
 }
 
+static void
+test_identity_known_finds_a_restriction_counts_or_an_event(void)
+{
+	static const struct {
+		const char *id;
+		bool known;
+		const char *what;
+	} cases[] = {
+		{ "r-1@x", true, "a restriction (and its event)" },
+		{ "c-1@x", true, "counts" },
+		{ "e-1@x", true, "an event" },
+		{ "r@x", false, "only a cut form of what is known: not known" },
+		{ "r-2@x", false, "another name: not known" },
+	};
+	store_restriction r = restriction("r-1@x", NOW, false, 0);
+	bool known;
+	size_t i;
+	fixture fx;
+	store_t *st;
+
+	fx_setup(&fx);
+	if ((st = open_db(fx.fx_db, true, BUSY_MS)) == NULL) {
+		T_OK(false, "identity known: open (%s)", errbuf);
+		fx_teardown(&fx);
+		return;
+	}
+	if (store_restriction_put(st, &r, STORE_EV_BLOCKED, errbuf,
+	    sizeof(errbuf)) != 0 || add(st, "c-1@x", NOW, 0, 1) != 0)
+		printf("# identity known: %s\n", t_vis(errbuf));
+	event(st, STORE_EV_UNBLOCKED, "e-1@x", NOW - 10);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		known = !cases[i].known;
+		T_OK(store_identity_known(st, cases[i].id, &known, errbuf,
+		    sizeof(errbuf)) == 0 && known == cases[i].known,
+		    "identity known: %s: %s", cases[i].id, cases[i].what);
+	}
+	store_close(st);
+	fx_teardown(&fx);
+}
+
 /* plan - EXPLAIN QUERY PLAN of sql, its details joined */
 static const char *
 plan(const char *path, const char *sql)
@@ -264,6 +304,7 @@ main(void)
 	test_history_is_newest_first_and_pages_through_ties();
 	test_usage_ranks_by_day_and_counts_the_windows();
 	test_unblock_count_counts_one_identitys_unblocks_since();
+	test_identity_known_finds_a_restriction_counts_or_an_event();
 	test_queries_read_through_indices();
 	return t_done();
 }

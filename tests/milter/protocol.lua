@@ -68,9 +68,9 @@ do
 	mt.disconnect(conn)
 end
 
--- an authenticated user: counted by login, subaddress and case folded
+-- an authenticated user: counted by login, case folded
 do
-	local conn = session("203.0.113.9", "Alice+Phone@Example.COM")
+	local conn = session("203.0.113.9", "Alice@Example.COM")
 	local rm, rr, re = message(conn, "<alice@example.com>",
 	    { "<a@ext.test>", "<b@ext.test>", "<colleague@example.com>" })
 	-- (where sendguard answers nothing, miltertest says continue: these
@@ -174,6 +174,41 @@ do
 	    "as a malformed recipient (log)")
 	ok(sql("SELECT COUNT(*) FROM counters WHERE identity='bob2@example.com'") == "0",
 	    "and counts nothing")
+	mt.disconnect(conn)
+end
+
+-- a login is taken whole, an envelope sender cut at the delimiters "+-":
+-- the accounts mary-jane and mary-ann are two people, while mary-jane@
+-- and mary-ann@ as envelope senders of an internal client are one, mary@
+do
+	local conn = session("203.0.113.9", "Mary-Jane@example.com")
+	local _, _, re = message(conn, "<mary@example.com>",
+	    { "<a@ext.test>", "<b@ext.test>", "<c@ext.test>" })
+	is(re, SMFIR_ACCEPT, "the login mary-jane: 3 external, its limit")
+	mt.disconnect(conn)
+	conn = session("203.0.113.9", "mary-ann@example.com")
+	_, _, re = message(conn, "<mary@example.com>", { "<d@ext.test>" })
+	is(re, SMFIR_ACCEPT,
+	    "the login mary-ann is not mary-jane: its first recipient is accepted")
+	ok(sql_soon("SELECT group_concat(identity || '=' || n, ' ') FROM (SELECT identity, SUM(external) AS n FROM counters WHERE identity LIKE 'mary%' GROUP BY identity ORDER BY identity)",
+	    "mary-ann@example.com=1 mary-jane@example.com=3") == "mary-ann@example.com=1 mary-jane@example.com=3",
+	    "each login counted whole, under its own identity")
+	mt.disconnect(conn)
+	conn = session("127.0.0.1", nil)
+	_, _, re = message(conn, "<Mary-Jane+News@example.com>", { "<e@ext.test>" })
+	is(re, SMFIR_ACCEPT, "an envelope sender mary-jane+news@: accepted")
+	_, _, re = message(conn, "<mary-ann@example.com>", { "<f@ext.test>", "<g@ext.test>" })
+	is(re, SMFIR_ACCEPT, "an envelope sender mary-ann@: accepted (3 for mary@)")
+	ok(sql_soon("SELECT SUM(external) FROM counters WHERE identity='mary@example.com'", "3") == "3",
+	    "envelope senders are cut at the first delimiter: both count as mary@example.com")
+	_, _, re = message(conn, "<mary_x-y@example.com>", { "<h@ext.test>" })
+	ok(sql_soon("SELECT SUM(external) FROM counters WHERE identity='mary_x@example.com'", "1") == "1",
+	    "mary_x-y@ is cut at its first delimiter, to mary_x@ ('_' is not one)")
+	_, _, re = message(conn, "<mary+z@example.com>", { "<i@ext.test>" })
+	is(re, SMFIR_REPLYCODE, "mary@'s fourth recipient crosses the limit: refused")
+	ok(sql("SELECT COUNT(*) FROM restrictions WHERE identity LIKE 'mary%'") == "1" and
+	    sql("SELECT identity FROM restrictions WHERE identity LIKE 'mary%'") == "mary@example.com",
+	    "only mary@example.com is restricted, not the logins mary-jane or mary-ann")
 	mt.disconnect(conn)
 end
 
