@@ -42,6 +42,13 @@ usage(void)
 	    "  -V         print the version and exit\n", CONF_DEFAULT_FILE);
 }
 
+/* print_warning - milt_warn_fn for -n: "FILE: warning: TEXT" on stdout */
+static void
+print_warning(void *arg, const char *text)
+{
+	printf("%s: warning: %s\n", (const char *)arg, text);
+}
+
 /* check_database - open (creating) the database once, so that a wrong path
  * or a foreign file is found at start-up rather than at the first message */
 static int
@@ -145,8 +152,7 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (check_only) {
-		if (milt_conf_warning(c, err, sizeof(err)) != NULL)
-			printf("%s: warning: %s\n", path, err);
+		(void)milt_conf_warnings(c, print_warning, (void *)path);
 		printf("%s: configuration is valid\n", path);
 		conf_free(c);
 		return EX_OK;
@@ -198,8 +204,7 @@ main(int argc, char **argv)
 	milt_log(LOG_INFO, "sendguard %s starting: socket %s, database %s, "
 	    "configuration %s, uid %ld, gid %ld", SENDGUARD_VERSION, sock,
 	    conf_database(c), path, (long)getuid(), (long)getgid());
-	if (milt_conf_warning(c, err, sizeof(err)) != NULL)
-		milt_log(LOG_WARNING, "%s: %s", path, err);
+	milt_conf_log_warnings(c, path);
 	if (milt_conf_install(c, err, sizeof(err)) != 0)
 		return startup_failed(EX_OSERR, "%s", err);
 

@@ -60,9 +60,18 @@ milt_conf      *milt_conf_acquire(void);
 void		milt_conf_release(milt_conf *mc);
 /* milt_conf_shutdown - drop the current generation (at exit). */
 void		milt_conf_shutdown(void);
-/* milt_conf_warning - a valid setting of c that is likely a mistake, in
- * buf, or NULL: a recipient_delimiter that merges user names. */
-const char     *milt_conf_warning(const conf_t *c, char *buf, size_t len);
+/*
+ * milt_conf_warnings - each valid setting of c that is likely a mistake,
+ * handed to emit in turn (text without a trailing newline, valid during
+ * the call): a recipient_delimiter that merges user names, a policy entry
+ * that an earlier policy shadows.  Returns how many.
+ */
+#define MILT_WARNING_SIZE	1024
+typedef void	(*milt_warn_fn)(void *arg, const char *text);
+unsigned	milt_conf_warnings(const conf_t *c, milt_warn_fn emit,
+    void *arg);
+/* milt_conf_log_warnings - log each warning at LOG_WARNING, after path. */
+void		milt_conf_log_warnings(const conf_t *c, const char *path);
 
 /* milt_pool.c - store handles for libmilter's threads. */
 int		milt_pool_init(const char *path, int busy_timeout_ms,

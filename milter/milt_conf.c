@@ -125,19 +125,72 @@ milt_conf_shutdown(void)
 	milt_conf_release(mc);
 }
 
-const char *
-milt_conf_warning(const conf_t *c, char *buf, size_t len)
+/* shadowed - the first pattern of an earlier rule than r that covers
+ * pattern p of r, with that rule in *by; NULL if none */
+static const char *
+shadowed(const pol_set *ps, const pol_rule *r, const char *p,
+    const pol_rule **by)
 {
-	const char *d = conf_policy(c)->ps_delimiters;
-	const char *hit = strpbrk(d, "-._");
+	const pol_rule *k;
+	size_t j;
 
-	if (hit == NULL)
-		return NULL;
-	snprintf(buf, len, "recipient_delimiter contains \"%c\", which user "
-	    "names often contain: an envelope sender is cut at it, so that "
-	    "mary%cjane@ and mary%cann@ sending from internal_networks without "
-	    "a login count as one identity, mary@, with one set of counts and "
-	    "one restriction (SASL logins are taken whole; sendguard.conf(5))",
-	    *hit, *hit, *hit);
-	return buf;
+	for (k = ps->ps_rules; k < r; k++)
+		for (j = 0; j < k->pr_nmatch; j++)
+			if (pol_pattern_covers(k->pr_match[j], p)) {
+				*by = k;
+				return k->pr_match[j];
+			}
+	return NULL;
+}
+
+unsigned
+milt_conf_warnings(const conf_t *c, milt_warn_fn emit, void *arg)
+{
+	const pol_set *ps = conf_policy(c);
+	const char *hit = strpbrk(ps->ps_delimiters, "-._"), *q;
+	const pol_rule *r, *by;
+	char buf[MILT_WARNING_SIZE];
+	unsigned n = 0;
+	size_t j;
+
+	if (hit != NULL) {
+		snprintf(buf, sizeof(buf), "recipient_delimiter contains "
+		    "\"%c\", which user names often contain: an envelope "
+		    "sender is cut at it, so that mary%cjane@ and mary%cann@ "
+		    "sending from internal_networks without a login count as "
+		    "one identity, mary@, with one set of counts and one "
+		    "restriction (SASL logins are taken whole; "
+		    "sendguard.conf(5))", *hit, *hit, *hit);
+		emit(arg, buf);
+		n++;
+	}
+	/* the first matching policy wins: an entry that an earlier policy
+	 * matches in full never applies, a common slip when a domain's
+	 * policy comes before its exceptions */
+	for (r = ps->ps_rules; r < ps->ps_rules + ps->ps_nrules; r++)
+		for (j = 0; j < r->pr_nmatch; j++) {
+			if ((q = shadowed(ps, r, r->pr_match[j], &by)) == NULL)
+				continue;
+			snprintf(buf, sizeof(buf), "line %d: policies: match "
+			    "\"%s\" never applies: the policy at line %d "
+			    "matches it first (\"%s\"), and the first matching "
+			    "policy wins", r->pr_line, r->pr_match[j],
+			    by->pr_line, q);
+			emit(arg, buf);
+			n++;
+		}
+	return n;
+}
+
+/* log_warning - milt_warn_fn for milt_conf_log_warnings */
+static void
+log_warning(void *arg, const char *text)
+{
+	milt_log(LOG_WARNING, "%s: %s", (const char *)arg, text);
+}
+
+void
+milt_conf_log_warnings(const conf_t *c, const char *path)
+{
+	(void)milt_conf_warnings(c, log_warning, (void *)path);
 }

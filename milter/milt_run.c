@@ -150,8 +150,7 @@ reload(const milt_run_opts *o)
 	/* nc now belongs to the generation; its facility is still valid. */
 	cur = milt_conf_acquire();
 	milt_log_open(conf_log_facility(cur->mc_conf), o->mr_foreground);
-	if (milt_conf_warning(cur->mc_conf, err, sizeof(err)) != NULL)
-		milt_log(LOG_WARNING, "%s: %s", o->mr_conf_path, err);
+	milt_conf_log_warnings(cur->mc_conf, o->mr_conf_path);
 	milt_conf_release(cur);
 	milt_log(LOG_INFO, "configuration reloaded from %s", o->mr_conf_path);
 }

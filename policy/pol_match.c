@@ -6,6 +6,7 @@
  * identities by pol_normalize(), so every comparison here is a plain byte
  * comparison.  Pure functions over a read-only pol_set; reentrant.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "policy.h"
@@ -68,6 +69,23 @@ pol_match(const char *pattern, const char *identity)
 	if (pattern[1] == '.')
 		return ends_with_sub(domain, pattern + 1);
 	return strcmp(domain, pattern + 1) == 0;
+}
+
+bool
+pol_pattern_covers(const char *q, const char *p)
+{
+	char rep[POL_ADDR_SIZE];
+
+	if (p[0] != '@')
+		return pol_match(q, p);
+	/* a domain pattern: an exact q names one identity, never a domain */
+	if (q[0] != '@')
+		return false;
+	/* q decides by the domain alone: try one identity p matches; "_"
+	 * is no label of a pattern, so "_.d" is a subdomain no q names */
+	snprintf(rep, sizeof(rep), "x@%s%s", p[1] == '.' ? "_" : "",
+	    p + 1);
+	return pol_match(q, rep);
 }
 
 void

@@ -145,6 +145,15 @@ bool		pol_rcpt_internal(const char *rcpt, char *const *local_domains,
 bool		pol_match(const char *pattern, const char *identity);
 
 /*
+ * pol_pattern_covers - does pattern q match every identity that pattern p
+ * matches (so that a rule with q shadows p in every later rule)?
+ * "@example.com" covers "alice@example.com", "@.example.com" covers
+ * "@sub.example.com" and "@.sub.example.com"; "@example.com" does not
+ * cover "@.example.com", nor any exact identity a domain.
+ */
+bool		pol_pattern_covers(const char *q, const char *p);
+
+/*
  * pol_default_exempt - exempt whatever the configuration says: the null
  * sender, MAILER-DAEMON@* and postmaster@* (bounces and reports).  addr is
  * an envelope sender normalised WITHOUT cutting the subaddress ("" for the

@@ -182,6 +182,22 @@ write_conf 3
 "$SG" -n -c "$DIR/sg.conf" >"$DIR/plus.out" 2>&1
 tap_eq "the default \"+\" gets no warning" "$(grep -c warning "$DIR/plus.out")" 0
 
+# A policy entry that an earlier policy takes first: valid, with a warning
+# naming both lines; one that only looks alike does not get one.
+write_conf 3 'policies = (
+  { match = [ "@example.com", "@.example.org" ]; action = "alert"; },
+  { match = [ "ceo@example.com", "ceo@example.net" ]; exempt = true; },
+  { match = [ "@sub.example.org", "@example.org" ]; exempt = true; }
+);'
+"$SG" -n -c "$DIR/sg.conf" >"$DIR/shadow.out" 2>&1
+tap_eq "-n accepts policies that shadow one another" "$?" 0
+tap_grep "and warns that ceo@example.com never applies" "$DIR/shadow.out" \
+    'warning: line 11: policies: match "ceo@example.com" never applies: the policy at line 10 matches it first ("@example.com"), and the first matching policy wins'
+tap_grep "nor @sub.example.org, under @.example.org" "$DIR/shadow.out" \
+    'warning: line 12: policies: match "@sub.example.org" never applies: the policy at line 10 matches it first ("@.example.org")'
+tap_eq "and nothing else (ceo@example.net, @example.org apply)" \
+    "$(grep -c warning "$DIR/shadow.out")" 2
+
 # --- SIGHUP reload (in the foreground, to read the log) -------------------
 
 # sg_start - sendguard -f in the background, logging to $DIR/sg.log

@@ -234,6 +234,39 @@ test_match(void)
 }
 
 static void
+test_pattern_covers_what_an_earlier_rule_takes_first(void)
+{
+	static const struct {
+		const char *q, *p;
+		bool covers;
+	} cases[] = {
+		{ "alice@example.com", "alice@example.com", true },
+		{ "alice@example.com", "bob@example.com", false },
+		{ "@example.com", "alice@example.com", true },
+		{ "@example.com", "alice@sub.example.com", false },
+		{ "@.example.com", "alice@sub.example.com", true },
+		{ "@.example.com", "alice@example.com", false },
+		{ "@example.com", "@example.com", true },
+		{ "@example.com", "@.example.com", false },
+		{ "@.example.com", "@sub.example.com", true },
+		{ "@.example.com", "@.sub.example.com", true },
+		{ "@.example.com", "@.example.com", true },
+		{ "@.example.com", "@example.com", false },
+		{ "@.example.com", "@badexample.com", false },
+		{ "@sub.example.com", "@.sub.example.com", false },
+		{ "x@example.com", "@example.com", false },
+		{ "alice", "alice", true },
+		{ "@example.com", "alice", false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		T_INTEQ(pol_pattern_covers(cases[i].q, cases[i].p),
+		    cases[i].covers, "pattern \"%s\" %s \"%s\"", cases[i].q,
+		    cases[i].covers ? "covers" : "does not cover", cases[i].p);
+}
+
+static void
 test_resolve_order(void)
 {
 	char *m1[] = { "news@example.com", "@marketing.example.com" };
@@ -621,6 +654,7 @@ main(void)
 	test_domains();
 	test_rcpt_internal();
 	test_match();
+	test_pattern_covers_what_an_earlier_rule_takes_first();
 	test_resolve_order();
 	test_nets();
 	test_windows();
