@@ -144,10 +144,13 @@ deps-test:
 deps-bench:
 	@sh tests/deps.sh $(BUILD_PKGS) $(TEST_PKGS) $(BENCH_PKGS)
 
+# make run's socket: RUN_SOCKET=inet:10025@127.0.0.1 for a chrooted Postfix
+RUN_SOCKET = unix:$(CURDIR)/var/sendguard.sock
+
 run: deps
-	@$(MAKE) --no-print-directory sendguard
+	@$(MAKE) --no-print-directory sendguard sendguardctl
 	@mkdir -p var
-	@sed -e 's|^socket = .*|socket = "unix:$(CURDIR)/var/sendguard.sock";|' \
+	@sed -e 's|^socket = .*|socket = "$(RUN_SOCKET)";|' \
 	     -e 's|^database = .*|database = "$(CURDIR)/var/sendguard.db";|' \
 	     conf/sendguard.conf > var/sendguard.conf
 	./sendguard -f -c var/sendguard.conf
@@ -155,7 +158,7 @@ run: deps
 check: deps-test
 	@$(MAKE) --no-print-directory sendguard sendguardctl $(UNIT_TESTS) \
 	    $(TEST_TOOLS) $(BENCH_PROGS)
-	@sh tests/run
+	@sh tests/run $(TESTS)
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory sendguard $(BENCH_PROGS)
