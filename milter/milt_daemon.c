@@ -94,11 +94,24 @@ milt_pidfile_remove(void)
 {
 	if (!milt_pid_written)
 		return;
-	/* After dropping root this needs a directory the user may write;
-	 * if not, the file stays, unlocked, and the next start replaces it. */
-	if (unlink(milt_pid_path) != 0 && errno != ENOENT)
-		milt_log(LOG_WARNING, "%s: cannot remove the pidfile: %s; the "
-		    "next start replaces it", milt_pid_path, strerror(errno));
+	/* After dropping root this needs a directory the user may write.
+	 * The unit's /run/sendguard is root's, and systemd removes it when
+	 * the service stops: there the file is only emptied (through the
+	 * descriptor opened as root), so no reader takes a dead pid for a
+	 * live one, and the next start replaces it. */
+	if (unlink(milt_pid_path) != 0 && errno != ENOENT) {
+		int e = errno;
+
+		if ((e == EACCES || e == EPERM) &&
+		    ftruncate(milt_pid_fd, 0) == 0)
+			milt_log(LOG_INFO, "%s: pidfile emptied, not removed: "
+			    "this user may not write its directory",
+			    milt_pid_path);
+		else
+			milt_log(LOG_WARNING, "%s: cannot remove the pidfile: "
+			    "%s; the next start replaces it", milt_pid_path,
+			    strerror(e));
+	}
 	milt_pid_written = false;
 }
 

@@ -164,6 +164,26 @@ tap_eq "and the new socket answers" "$(send dave@example.com 1)" \
     wait_for sh -c "! kill -0 $DAEMON_PID 2>/dev/null"
 DAEMON_PID=""
 
+# A pidfile in a directory of root's, as the unit's /run/sendguard: the
+# user cannot remove it at stop, so it is emptied (systemd removes the
+# directory), not left with a dead pid.
+mkdir -m 0755 "$DIR/rootrun"
+write_conf 3
+sed -i "s|^pidfile = .*|pidfile = \"$DIR/rootrun/sg.pid\";|" "$DIR/sg.conf"
+"$SG" -c "$DIR/sg.conf" >"$DIR/rootrun.out" 2>&1
+DAEMON_PID=$(cat "$DIR/rootrun/sg.pid" 2>/dev/null)
+if [ -n "$DAEMON_PID" ] && alive "$DAEMON_PID"; then
+	kill -TERM "$DAEMON_PID"
+	wait_for sh -c "! kill -0 $DAEMON_PID 2>/dev/null"
+	tap_eq "a pidfile in root's directory is emptied at stop, not left with a dead pid" \
+	    "$(stat -c %s "$DIR/rootrun/sg.pid" 2>&1)" 0
+else
+	tap_fail "a pidfile in root's directory is emptied at stop, not left with a dead pid" \
+	    "the daemon did not start"
+	tap_diag "$DIR/rootrun.out"
+fi
+DAEMON_PID=""
+
 # A user that does not exist is a configuration error, found by -n too.
 write_conf 3
 sed -i 's|^user = .*|user = "no-such-user-sg";|' "$DIR/sg.conf"
