@@ -75,6 +75,16 @@ milt_store_failed(SMFICTX *ctx, milt_conn *c, const char *what,
 	milt_msg *m = &c->cctx_msg;
 
 	if (conf_on_store_error(c->cctx_conf->mc_conf) == CONF_STORE_ERROR_ACCEPT) {
+		/* The spam verdict needs no database: spam.on_message still
+		 * applies (a held message is held already). */
+		if (m->mctx_is_spam && conf_spam_on_message(c->cctx_conf->mc_conf)
+		    == CONF_SPAM_REJECT) {
+			milt_log(LOG_ERR, "%s: identity=%s: database error while "
+			    "%s: %s; not counted, refused as spam all the same "
+			    "(on_store_error = accept)", milt_qid(m),
+			    m->mctx_idlog, what, err);
+			return milt_spam_answer(ctx, c);
+		}
 		milt_log(LOG_ERR, "%s: identity=%s: database error while %s: %s; "
 		    "accepting (on_store_error = accept)", milt_qid(m),
 		    m->mctx_idlog, what, err);

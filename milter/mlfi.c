@@ -238,7 +238,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	    CONF_REFUSE_AT_DATA)
 		return no_reply(c, SMFIP_NR_MAIL);
 
-	return milt_refuse_if_restricted(ctx, c, "MAIL FROM", false);
+	return milt_refuse_if_restricted(ctx, c, "MAIL FROM");
 }
 
 /* mlfi_envrcpt - classify and count one recipient (refusals wait for the
@@ -330,7 +330,7 @@ mlfi_data(SMFICTX *ctx)
 	 * "mail_from" it was read there already. */
 	if (c->cctx_msg.mctx_outbound && c->cctx_msg.mctx_spam_on)
 		return conf_refuse_restricted_at(c->cctx_conf->mc_conf) ==
-		    CONF_REFUSE_AT_DATA ? milt_refuse_if_restricted(ctx, c, "DATA", true) :
+		    CONF_REFUSE_AT_DATA ? milt_refuse_if_restricted(ctx, c, "DATA") :
 		    SMFIS_CONTINUE;
 	r = milt_judge(ctx, c, "DATA");
 	return r == SMFIS_CONTINUE ? SMFIS_ACCEPT : r;

@@ -37,6 +37,7 @@ typedef struct milt_msg {
 	char		mctx_bad_rcpt[MILT_LOGTXT_SIZE]; /* the first, cleaned */
 	char		mctx_queue_id[MILT_QUEUEID_SIZE];
 	bool		mctx_spam_on;	/* spam checking for this message */
+	bool		mctx_is_spam;	/* spamd's verdict, once judged */
 	const char     *mctx_late_xcode; /* a 451 decided at MAIL FROM and */
 	const char     *mctx_late_text;	/* given at the judgement (no reply
 					 * at MAIL FROM): static strings */
@@ -123,10 +124,11 @@ void		milt_capture_queue_id(SMFICTX *ctx, milt_msg *m);
 sfsistat	milt_judge(SMFICTX *ctx, milt_conn *c, const char *where);
 /* milt_refuse_if_restricted - read the sender's restriction alone and
  * refuse the message at where if there is one; SMFIS_CONTINUE if not.
- * Read in autocommit: a restriction cleared a moment ago is gone.
- * before_judgement: the judgement is still to come, so a database error
- * under on_store_error = accept leaves the message to it (continue). */
+ * Read in autocommit: a restriction cleared a moment ago is gone.  The
+ * message's judgement is still to come (at DATA or end of message), so a
+ * database error under on_store_error = accept leaves the message to it
+ * (continue): accepting here would skip its counts and spam verdict. */
 sfsistat	milt_refuse_if_restricted(SMFICTX *ctx, milt_conn *c,
-    const char *where, bool before_judgement);
+    const char *where);
 
 #endif

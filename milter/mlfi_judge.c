@@ -42,8 +42,7 @@ judge_now(void)
 }
 
 sfsistat
-milt_refuse_if_restricted(SMFICTX *ctx, milt_conn *c, const char *where,
-    bool before_judgement)
+milt_refuse_if_restricted(SMFICTX *ctx, milt_conn *c, const char *where)
 {
 	char err[MILT_ERR_SIZE];
 	const char *what = "opening the database";
@@ -69,11 +68,12 @@ milt_refuse_if_restricted(SMFICTX *ctx, milt_conn *c, const char *where,
 	/* With on_store_error = accept, the judgement still to come tries
 	 * again and answers for the message: accepting it here would skip
 	 * its counts and its spam verdict. */
-	if (before_judgement && conf_on_store_error(c->cctx_conf->mc_conf) ==
+	if (conf_on_store_error(c->cctx_conf->mc_conf) ==
 	    CONF_STORE_ERROR_ACCEPT) {
 		milt_log(LOG_ERR, "%s: identity=%s: database error while %s at "
-		    "%s: %s; judged at end of message", milt_qid(&c->cctx_msg),
-		    c->cctx_msg.mctx_idlog, what, where, err);
+		    "%s: %s; left to the message's judgement",
+		    milt_qid(&c->cctx_msg), c->cctx_msg.mctx_idlog, what, where,
+		    err);
 		return SMFIS_CONTINUE;
 	}
 	return milt_store_failed(ctx, c, what, err);
@@ -305,6 +305,7 @@ milt_judge(SMFICTX *ctx, milt_conn *c, const char *where)
 	if (m->mctx_spam_on)
 		spam = milt_spam_verdict(&m->mctx_spam, c->cctx_conf->mc_conf,
 		    milt_qid(m), m->mctx_idlog) == POL_SPAM_SPAM;
+	m->mctx_is_spam = spam;	/* a store failure must not deliver it */
 	if (spam && conf_spam_on_message(c->cctx_conf->mc_conf) ==
 	    CONF_SPAM_HOLD && milt_spam_hold(ctx, c) != 0)
 		return milt_tempfail(ctx, "4.7.1", "Cannot hold this message for "

@@ -263,7 +263,12 @@ sg_stop
 spam_conf accept
 echo 'on_store_error = "accept";' >>"$DIR/sg.conf"
 sg_start || tap_fail "sendguard starts with spam checking and on_store_error = accept"
-lua spam_dberr.lua
+lua spam_dberr.lua -D ON_MESSAGE=accept
+sg_stop
+spam_conf reject
+echo 'on_store_error = "accept";' >>"$DIR/sg.conf"
+sg_start || tap_fail "sendguard starts with on_message reject and on_store_error = accept"
+lua spam_dberr.lua -D ON_MESSAGE=reject
 
 # --- refuse_restricted_at = mail_from: the same, refused at MAIL FROM ------
 
@@ -277,6 +282,10 @@ lua mta_macros.lua -D MODE=mail_from
 tap_grep "mail_from: Sendmail's queue id sent at MAIL FROM names a refusal there" \
     "$DIR/sg.log" \
     "6AN1YhGT002418: identity=d=1+x@example.com client=203.0.113.9: refused at MAIL FROM: restricted"
+sg_stop
+make_conf accept mail_from
+sg_start || tap_fail "sendguard starts with mail_from and on_store_error = accept"
+lua mailfrom_dberr.lua
 
 sg_stop
 tap_check "the socket is removed at exit" test ! -e "$DIR/sg.sock"

@@ -6,7 +6,9 @@
 -- "accept".  Globals from -D: SOCK, DB, TAP, LOG.
 dofile(TAP .. "/tap.lua")
 
-local conn = session("203.0.113.9", "fay@example.com")
+local conn
+if ON_MESSAGE == "accept" then
+conn = session("203.0.113.9", "fay@example.com")
 check(mt.mailfrom(conn, "<fay@example.com>"), "mailfrom")
 is(mt.getreply(conn), SMFIR_CONTINUE, "MAIL FROM: nothing to say yet")
 check(mt.rcptto(conn, "<a@ext.test>"), "rcptto")
@@ -23,6 +25,27 @@ ok(sql_soon("SELECT coalesce(SUM(spam), 0) || ' ' || coalesce(SUM(external), 0) 
     "and counted: one spam message, one recipient")
 ok(logged("identity=fay@example.com: database error while opening the database at DATA:"),
     "the error at DATA is logged")
-ok(logged("; judged at end of message"), "saying the judgement at the end decides")
+ok(logged("; left to the message's judgement"), "saying the judgement at the end decides")
 mt.disconnect(conn)
+end
+
+-- ON_MESSAGE "reject": spam is refused whether or not the database answers
+-- (the verdict needs none); on_store_error = accept must not deliver it
+if ON_MESSAGE == "reject" then
+	conn = session("203.0.113.9", "gus@example.com")
+	check(mt.mailfrom(conn, "<gus@example.com>"), "mailfrom")
+	check(mt.rcptto(conn, "<a@ext.test>"), "rcptto")
+	check(mt.data(conn), "data")
+	check(mt.header(conn, "X-Spam-Flag", "YES"), "header")
+	ok(sh("mv '" .. DB .. "' '" .. DB .. ".away'"), "the database file is moved away")
+	check(mt.eom(conn), "eom")
+	is(mt.getreply(conn), SMFIR_REPLYCODE,
+	    "on_message reject, on_store_error accept: spam is refused all the same")
+	ok(sh("mv '" .. DB .. ".away' '" .. DB .. "'"), "the database file is back")
+	ok(logged("identity=gus@example.com: database error while opening the database"),
+	    "the database error is logged")
+	ok(logged("not counted, refused as spam all the same (on_store_error = accept)"),
+	    "saying the spam is refused though nothing is counted")
+	mt.disconnect(conn)
+end
 done()
