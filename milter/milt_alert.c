@@ -231,8 +231,8 @@ build_mail(const milt_alert *a, const conf_alerts *ca, const char *host,
 		    "until the time below" : "until an admin clears it");
 	else
 		ok = ok && appendf(buf, len, "sendguard on %s saw %s cross a "
-		    "limit. The action is \"alert\": the\nmessage was accepted "
-		    "and nothing is refused.\n\n", host, id);
+		    "limit. The action is \"alert\": the\nlimit refuses "
+		    "nothing, and the sender is not restricted.\n\n", host, id);
 	ok = ok && appendf(buf, len,
 	    "Identity:         %s\n"
 	    "Reason:           %s\n"

@@ -175,6 +175,7 @@ judge_pass(SMFICTX *ctx, milt_conn *c, const char *where, bool spam,
 	store_t *s;
 	int64_t now, hour_from, day_from;
 	bool found = false, ran_out = false, refuse_spam;
+	const char *outcome;
 	int rc;
 
 	*marked = false;
@@ -267,12 +268,15 @@ judge_pass(SMFICTX *ctx, milt_conn *c, const char *where, bool spam,
 		judge_alert_event(c, &r, now);
 		milt_queue_alert(c, &r, MILT_ALERT_CROSSED);
 	}
-	milt_log_counts(LOG_INFO, c, &after, refuse_spam ? "refused as spam" :
-	    "accepted");
+	/* what spam.on_message does to a spam message (milt_spam_answer) */
+	outcome = refuse_spam ? "refused as spam" : spam &&
+	    conf_spam_on_message(c->cctx_conf->mc_conf) == CONF_SPAM_HOLD ?
+	    "held as spam" : "accepted";
+	milt_log_counts(LOG_INFO, c, &after, outcome);
 	if (v == POL_VERDICT_ALERT)
 		milt_log(LOG_WARNING, "%s: identity=%s client=%s: limit crossed: "
-		    "%s; action alert, message accepted", milt_qid(m),
-		    m->mctx_idlog, c->cctx_client, r.sr_reason);
+		    "%s; action alert, message %s", milt_qid(m),
+		    m->mctx_idlog, c->cctx_client, r.sr_reason, outcome);
 	if (ran_out)
 		milt_move_ran_out(c, now);
 	return spam ? milt_spam_answer(ctx, c) : SMFIS_CONTINUE;

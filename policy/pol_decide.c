@@ -150,9 +150,9 @@ pol_reason(const pol_crossing *cross, char *out, size_t outlen)
 		return;
 	/* snprintf truncates and terminates; a short reason is still useful. */
 	if (pol_limit_is_spam(cross->pcr_limit))
-		(void)snprintf(out, outlen, "%s %u reached: %u spam messages",
+		(void)snprintf(out, outlen, "%s %u reached: %u spam message%s",
 		    pol_limit_name(cross->pcr_limit), cross->pcr_value,
-		    cross->pcr_count);
+		    cross->pcr_count, cross->pcr_count == 1 ? "" : "s");
 	else
 		(void)snprintf(out, outlen, "%s %u exceeded: %u recipients",
 		    pol_limit_name(cross->pcr_limit), cross->pcr_value,

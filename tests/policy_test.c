@@ -638,6 +638,10 @@ test_reason(void)
 	pol_reason(&cr, buf, sizeof(buf));
 	T_STREQ(buf, "spam_messages_per_hour 3 reached: 3 spam messages",
 	    "the hourly spam reason");
+	cr = (pol_crossing){ POL_LIM_SPAM_DAY, 1, 1 };
+	pol_reason(&cr, buf, sizeof(buf));
+	T_STREQ(buf, "spam_messages_per_day 1 reached: 1 spam message",
+	    "one spam message is singular");
 	T_STREQ(pol_limit_name(POL_LIM_SPAM_HOUR), "spam_messages_per_hour",
 	    "the hourly spam limit's name");
 	T_STREQ(pol_limit_name(POL_LIM_SPAM_DAY), "spam_messages_per_day",

@@ -25,4 +25,18 @@ else
 	    "it counts as spam and its recipients count")
 end
 mt.disconnect(conn)
+
+-- a spam message crossing a limit whose action is alert: the log says
+-- what spam.on_message did to it, not "accepted"
+conn = session("203.0.113.9", "watched@example.com")
+check(mt.mailfrom(conn, "<watched@example.com>"), "mailfrom")
+check(mt.rcptto(conn, "<a@ext.test>"), "rcptto")
+check(mt.header(conn, "X-Spam-Flag", "YES"), "header")
+check(mt.eom(conn), "eom")
+r = mt.getreply(conn)
+local outcome = ON_MESSAGE == "reject" and "refused as spam" or "held as spam"
+ok(logged("identity=watched@example.com client=203.0.113.9: limit crossed: " ..
+    "spam_messages_per_day 1 reached: 1 spam message; action alert, message " ..
+    outcome), ON_MESSAGE .. ": an alert crossing's log line says the message was " .. outcome)
+mt.disconnect(conn)
 done()
