@@ -584,7 +584,7 @@ conf_store_text(conf_ld *ld, const conf_opt *o, const char *key,
 	conf_reply *cr = &ld->ld_conf->c_reply;
 	int i, n = config_setting_length(s);
 	char ekey[CONF_KEY_MAX];
-	size_t j, len;
+	size_t j, len, npct;
 
 	(void)o, (void)v;
 	for (i = 0; i < n; i++) {
@@ -599,13 +599,22 @@ conf_store_text(conf_ld *ld, const conf_opt *o, const char *key,
 		if (len > CONF_TEXT_LINE_MAX)
 			return conf_fail(ld, e, ekey, "is %zu bytes long, the "
 			    "most is %d", len, CONF_TEXT_LINE_MAX);
-		for (j = 0; j < len; j++)
+		for (j = 0, npct = 0; j < len; j++) {
 			if ((unsigned char)t[j] < 0x20 ||
 			    (unsigned char)t[j] > 0x7e)
 				return conf_fail(ld, e, ekey, "character %zu "
 				    "(0x%02x) is not printable ASCII (no CR, "
 				    "LF or other control characters)", j + 1,
 				    (unsigned char)t[j]);
+			npct += t[j] == '%';
+		}
+		/* the milter doubles each '%' for libmilter, which refuses a
+		 * text past MAXREPLYLEN: the MTA would then send its own */
+		if (len + npct > CONF_MILTER_LINE_MAX)
+			return conf_fail(ld, e, ekey, "has %zu '%%' "
+			    "characters, which libmilter's reply doubles: "
+			    "%zu bytes then, the most is %d", npct,
+			    len + npct, CONF_MILTER_LINE_MAX);
 		if ((cr->cr_lines[i] = strdup(t)) == NULL)
 			return conf_oom(ld, e, ekey);
 		cr->cr_nlines++;
