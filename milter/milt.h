@@ -63,8 +63,9 @@ void		milt_conf_shutdown(void);
 /*
  * milt_conf_warnings - each valid setting of c that is likely a mistake,
  * handed to emit in turn (text without a trailing newline, valid during
- * the call): a recipient_delimiter that merges user names, a policy entry
- * that an earlier policy shadows.  Returns how many.
+ * the call): a recipient_delimiter that merges user names, a
+ * busy_timeout_ms past the MTA's patience, a policy entry that an earlier
+ * policy shadows.  Returns how many.
  */
 #define MILT_WARNING_SIZE	1024
 typedef void	(*milt_warn_fn)(void *arg, const char *text);

@@ -125,6 +125,10 @@ milt_conf_shutdown(void)
 	milt_conf_release(mc);
 }
 
+/* The largest busy_timeout_ms whose worst wait (twice it, and a second)
+ * stays under an MTA's default 30 s milter timeout, with room to spare. */
+#define MILT_BUSY_WARN_MS	12000
+
 /* shadowed - the first pattern of an earlier rule than r that covers
  * pattern p of r, with that rule in *by; NULL if none */
 static const char *
@@ -161,6 +165,19 @@ milt_conf_warnings(const conf_t *c, milt_warn_fn emit, void *arg)
 		    "one identity, mary@, with one set of counts and one "
 		    "restriction (SASL logins are taken whole; "
 		    "sendguard.conf(5))", *hit, *hit, *hit);
+		emit(arg, buf);
+		n++;
+	}
+	/* milt_judge waits up to twice busy_timeout_ms and a second for a
+	 * parallel message's restriction; the MTA waits 30 s by default */
+	if (conf_busy_timeout_ms(c) > MILT_BUSY_WARN_MS) {
+		snprintf(buf, sizeof(buf), "busy_timeout_ms = %d: a message "
+		    "may wait up to %d ms for the database, longer than "
+		    "Postfix's milter_command_timeout (30s) and Sendmail's "
+		    "R:30s; the MTA then tempfails it, and its retry is "
+		    "counted again (keep it at %d or less)",
+		    conf_busy_timeout_ms(c),
+		    2 * conf_busy_timeout_ms(c) + 1000, MILT_BUSY_WARN_MS);
 		emit(arg, buf);
 		n++;
 	}

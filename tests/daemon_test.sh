@@ -218,6 +218,16 @@ tap_grep "nor @sub.example.org, under @.example.org" "$DIR/shadow.out" \
 tap_eq "and nothing else (ceo@example.net, @example.org apply)" \
     "$(grep -c warning "$DIR/shadow.out")" 2
 
+# A busy timeout the MTA would not wait for: valid, with a warning.
+write_conf 3 'busy_timeout_ms = 15000;'
+"$SG" -n -c "$DIR/sg.conf" >"$DIR/busy.out" 2>&1
+tap_eq "-n accepts busy_timeout_ms = 15000" "$?" 0
+tap_grep "and warns that the MTA gives up first" "$DIR/busy.out" \
+    "warning: busy_timeout_ms = 15000: a message may wait up to 31000 ms for the database, longer than Postfix's milter_command_timeout (30s)"
+write_conf 3 'busy_timeout_ms = 12000;'
+"$SG" -n -c "$DIR/sg.conf" >"$DIR/busy12.out" 2>&1
+tap_eq "12000 gets no warning" "$(grep -c warning "$DIR/busy12.out")" 0
+
 # --- SIGHUP reload (in the foreground, to read the log) -------------------
 
 # sg_start - sendguard -f in the background, logging to $DIR/sg.log
