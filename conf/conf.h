@@ -24,6 +24,7 @@
 #define CONF_DEFAULT_FILE	"/etc/sendguard/sendguard.conf"
 #define CONF_REPLY_LINES_MAX	32	/* libmilter's smfi_setmlreply bound */
 #define CONF_REPLY_LINE_MAX	512	/* RFC 5321 reply line, with code */
+#define CONF_MAIL_TO_MAX	4096	/* alerts.mail_to, ", "-joined */
 
 typedef struct conf conf_t;
 

@@ -64,6 +64,7 @@ conf_store_mail_to(conf_ld *ld, const conf_opt *o, const char *key,
 	int i, n = config_setting_length(s);
 	char ekey[CONF_KEY_MAX], norm[POL_ADDR_SIZE];
 	pol_addr_status st;
+	size_t header = 0;
 
 	(void)o, (void)v;
 	if ((ca->ca_mail_to = conf_strarray(n)) == NULL)
@@ -80,6 +81,13 @@ conf_store_mail_to(conf_ld *ld, const conf_opt *o, const char *key,
 		    !conf_domain_ok(pol_domain_of(norm), false))
 			return conf_fail(ld, e, ekey, "\"%s\" is not an address "
 			    "(local@domain, not starting with '-')", a);
+		/* the alert mail names them all in its To: header */
+		header += strlen(norm) + 2;
+		if (header > CONF_MAIL_TO_MAX)
+			return conf_fail(ld, e, ekey, "the addresses up to this "
+			    "one take %zu bytes in the alert's To: header, the "
+			    "most is %d (use a list's address)", header,
+			    CONF_MAIL_TO_MAX);
 		if ((ca->ca_mail_to[i] = strdup(norm)) == NULL)
 			return conf_oom(ld, e, ekey);
 		ca->ca_nmail_to++;

@@ -44,7 +44,9 @@
 #include "../util/util.h"
 
 #define MILT_ALERT_QUEUE	64	/* alerts waiting for the thread */
-#define MILT_ALERT_MSG_SIZE	8192	/* the mail or the JSON */
+/* the mail or the JSON: headers with the To: of at most CONF_MAIL_TO_MAX
+ * bytes, and a body whose facts are bounded by the store's sizes */
+#define MILT_ALERT_MSG_SIZE	16384
 #define MILT_ALERT_ENV_SIZE	512	/* one environment variable */
 #define MILT_ALERT_ENV_MAX	16
 #define MILT_ALERT_ARGV_MAX	(8 + 100)	/* options + alerts.mail_to */
@@ -142,23 +144,35 @@ full:
 	return false;
 }
 
-/* shell_word - s as one shell word: bare if it is plain, else quoted */
-static const char *
-shell_word(const char *s, char *buf, size_t len)
+const char *
+milt_shell_word(const char *s, char *buf, size_t len)
 {
-	const char *p;
+	const unsigned char *p;
+	bool ascii = true;
 	size_t n = 0;
 
 	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "0123456789@._+-=") == strlen(s) && *s != '\0' && *s != '-')
 		return s;
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			ascii = false;
+	if (!ascii)
+		buf[n++] = '$';
 	buf[n++] = '\'';
-	for (p = s; *p != '\0' && n + 5 < len; p++) {
-		if (*p == '\'') {
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (n + 8 > len)
+			return NULL;
+		if (ascii && *p == '\'') {
 			memcpy(buf + n, "'\\''", 4);
 			n += 4;
-		} else
-			buf[n++] = *p;
+		} else if (!ascii && (*p == '\'' || *p == '\\')) {
+			buf[n++] = '\\';
+			buf[n++] = (char)*p;
+		} else if (*p < 0x20 || *p > 0x7e)
+			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", *p);
+		else
+			buf[n++] = (char)*p;
 	}
 	buf[n++] = '\'';
 	buf[n] = '\0';
@@ -189,7 +203,7 @@ build_mail(const milt_alert *a, const conf_alerts *ca, const char *host,
 	char subject[STORE_IDENTITY_SIZE + 80], date[64], t[32], exp[32];
 	char id[STORE_IDENTITY_SIZE], why[STORE_REASON_SIZE];
 	char client[STORE_ADDR_SIZE], qid[STORE_QUEUEID_SIZE];
-	char word[2 * STORE_IDENTITY_SIZE + 8];
+	char word[4 * STORE_IDENTITY_SIZE + 8];
 	const char *w;
 	time_t now = time(NULL);
 	struct tm tm;
@@ -249,7 +263,9 @@ build_mail(const milt_alert *a, const conf_alerts *ca, const char *host,
 	    "Queue id:         %s\n"
 	    "Time:             %s\n\n",
 	    client, qid, utc_time(r->sr_created_at, t, sizeof(t)));
-	w = shell_word(id, word, sizeof(word));
+	/* the identity itself, not its cleaned copy */
+	if ((w = milt_shell_word(r->sr_identity, word, sizeof(word))) == NULL)
+		w = "IDENTITY";
 	if (a->ma_kind == MILT_ALERT_RESTRICTED)
 		ok = ok && appendf(buf, len, "What to do: find out why this "
 		    "sender sent %s (a stolen password,\na compromised "

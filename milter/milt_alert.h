@@ -52,4 +52,12 @@ void		milt_alert_stop(int wait_ms);
  */
 bool		milt_json_string(char *out, size_t outlen, const char *s);
 
+/*
+ * milt_shell_word - s as one word for an admin to paste into bash: bare
+ * if plain, single-quoted if printable ASCII, else $'...' with \xHH for
+ * the other bytes (the alert mail is ASCII, and names the identity
+ * exactly).  buf or s itself; NULL if it does not fit in buf (len).
+ */
+const char     *milt_shell_word(const char *s, char *buf, size_t len);
+
 #endif

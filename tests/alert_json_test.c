@@ -3,10 +3,14 @@
  * of an alert (identity, reason, client, queue id) into the JSON object an
  * alert command reads: quotes, backslashes and control characters are
  * escaped, valid UTF-8 passes, invalid bytes become U+FFFD, and a string
- * that does not fit is left out whole.  Table-driven.
+ * that does not fit is left out whole.  And milt_shell_word, the identity
+ * in the alert mail's sendguardctl commands: bash must give back exactly
+ * the identity.  Table-driven.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../milter/milt_alert.h"
 #include "t.h"
@@ -33,11 +37,63 @@ static const struct {
 	  "beyond U+10FFFF is refused" },
 };
 
+static const struct {
+	const char     *in;
+	const char     *out;
+	const char     *what;
+} words[] = {
+	{ "alice@example.com", "alice@example.com", "a plain identity is bare" },
+	{ "o'neil@example.com", "'o'\\''neil@example.com'",
+	  "a quote in printable ASCII: single-quoted" },
+	{ "\"a b\"@example.com", "'\"a b\"@example.com'", "a quoted local part" },
+	{ "-x@example.com", "'-x@example.com'", "a leading '-' is quoted" },
+	{ "j\xc3\xb6rg@example.com", "$'j\\xc3\\xb6rg@example.com'",
+	  "non-ASCII bytes as \\xHH in $'...', the mail stays ASCII" },
+	{ "\xc3\xa9'\\", "$'\\xc3\\xa9\\'\\\\'", "and ' and \\ escaped there" },
+};
+
+/* bash_echo - what bash makes of word, as a line of a script that an
+ * admin pasted it into: printf %s WORD */
+static const char *
+bash_echo(const char *word)
+{
+	static char out[256];
+	char script[] = "/tmp/sendguard-word.XXXXXX";
+	size_t n;
+	FILE *f;
+	int fd;
+
+	out[0] = '\0';
+	if ((fd = mkstemp(script)) < 0 || (f = fdopen(fd, "w")) == NULL)
+		return "";
+	fprintf(f, "printf %%s %s\n", word);
+	fclose(f);
+	snprintf(out, sizeof(out), "bash %s", script);
+	if ((f = popen(out, "r")) != NULL) {
+		n = fread(out, 1, sizeof(out) - 1, f);
+		out[n] = '\0';
+		pclose(f);
+	}
+	unlink(script);
+	return out;
+}
+
 int
 main(void)
 {
 	char buf[128];
+	const char *w;
 	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		w = milt_shell_word(words[i].in, buf, sizeof(buf));
+		T_OK(w != NULL && strcmp(w, words[i].out) == 0, "%s: %s",
+		    words[i].what, t_vis(w != NULL ? w : "(null)"));
+		T_OK(w != NULL && strcmp(bash_echo(w), words[i].in) == 0,
+		    "and bash gives the identity back: %s", t_vis(words[i].in));
+	}
+	T_OK(milt_shell_word("j\xc3\xb6rg@example.com", buf, 12) == NULL,
+	    "a word that does not fit is refused, not cut");
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		buf[0] = '\0';

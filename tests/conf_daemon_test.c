@@ -24,6 +24,9 @@ test_daemon_keys(void)
 		{ "alerts_mail_to_option", ":2: alerts.mail_to[2]: "
 		  "\"-oQ/tmp@example.com\" is not an address (local@domain, "
 		  "not starting with '-')" },
+		{ "alerts_mail_to_too_long", ":1: alerts.mail_to[90]: the "
+		  "addresses up to this one take 4140 bytes in the alert's "
+		  "To: header, the most is 4096 (use a list's address)" },
 		{ "alerts_mail_to_no_domain", ":1: alerts.mail_to[1]: "
 		  "\"postmaster\" is not an address (local@domain, not "
 		  "starting with '-')" },
