@@ -21,7 +21,8 @@
 #define CONF_KEY_MAX		256	/* longest dotted key in a message */
 #define CONF_DEFAULTS_FILE	"(defaults)"
 #define CONF_TEXT_LINE_MAX	(CONF_REPLY_LINE_MAX - 16)	/* room for "550-5.1.8 " */
-#define CONF_MILTER_LINE_MAX	980	/* smfi_setmlreply: MAXREPLYLEN, a text with its %s doubled */
+/* smfi_setmlreply refuses a text past MAXREPLYLEN; the milter doubles '%' */
+#define CONF_MILTER_LINE_MAX	980
 
 struct conf {
 	char	       *c_path;

@@ -68,6 +68,10 @@ void		milt_conf_shutdown(void);
  * policy shadows.  Returns how many.
  */
 #define MILT_WARNING_SIZE	1024
+/* A message whose sender a parallel message is restricting waits for that
+ * write: its waits take at most twice busy_timeout_ms (a handle, then the
+ * write lock) plus this, in all, however often it is judged again. */
+#define MILT_MARK_SLACK_MS	1000
 typedef void	(*milt_warn_fn)(void *arg, const char *text);
 unsigned	milt_conf_warnings(const conf_t *c, milt_warn_fn emit,
     void *arg);

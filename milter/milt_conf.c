@@ -177,7 +177,8 @@ milt_conf_warnings(const conf_t *c, milt_warn_fn emit, void *arg)
 		    "R:30s; the MTA then tempfails it, and its retry is "
 		    "counted again (keep it at %d or less)",
 		    conf_busy_timeout_ms(c),
-		    2 * conf_busy_timeout_ms(c) + 1000, MILT_BUSY_WARN_MS);
+		    2 * conf_busy_timeout_ms(c) + MILT_MARK_SLACK_MS,
+		    MILT_BUSY_WARN_MS);
 		emit(arg, buf);
 		n++;
 	}

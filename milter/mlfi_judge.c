@@ -29,11 +29,6 @@
 #include "milt_alert.h"
 #include "mlfi_int.h"
 
-/* A message whose sender a parallel message is restricting waits for that
- * write: its waits take at most twice busy_timeout_ms (a handle, then the
- * write lock) plus this, in all, however often it is judged again. */
-#define JUDGE_MARK_SLACK_MS	1000
-
 /* judge_now - the clock, read once per pass */
 static int64_t
 judge_now(void)
@@ -325,7 +320,7 @@ milt_judge(SMFICTX *ctx, milt_conn *c, const char *where)
 			return r;
 		if (deadline == 0)
 			deadline = milt_mono_ms() + 2 * (int64_t)conf_busy_timeout_ms(
-			    c->cctx_conf->mc_conf) + JUDGE_MARK_SLACK_MS;
+			    c->cctx_conf->mc_conf) + MILT_MARK_SLACK_MS;
 		left = deadline - milt_mono_ms();
 		if (left <= 0 ||
 		    !milt_count_wait_unmarked(m->mctx_identity, (unsigned)left))
@@ -333,7 +328,7 @@ milt_judge(SMFICTX *ctx, milt_conn *c, const char *where)
 	}
 	snprintf(why, sizeof(why), "not written in time (%lld ms)",
 	    (long long)(2 * (int64_t)conf_busy_timeout_ms(c->cctx_conf->mc_conf)
-	    + JUDGE_MARK_SLACK_MS));
+	    + MILT_MARK_SLACK_MS));
 	return milt_store_failed(ctx, c, "waiting for a parallel message's "
 	    "restriction of the sender", why);
 }
