@@ -44,7 +44,7 @@ MAN8	= milter/sendguard.8 admin/sendguardctl.8
 POLICY_SRC = policy/pol_addr.c policy/pol_match.c policy/pol_net.c \
 	     policy/pol_decide.c policy/pol_spam.c
 STORE_SRC  = store/store.c store/store_records.c store/store_schema.c \
-	     store/store_admin.c
+	     store/store_admin.c store/store_wal.c
 UTIL_SRC   = util/util_utf8.c
 CONF_SRC   = conf/conf.c conf/conf_table.c conf/conf_spam.c \
 	     conf/conf_daemon.c conf/conf_literal.c \

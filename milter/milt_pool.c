@@ -31,6 +31,7 @@
  *
  * Thread-safe: one mutex guards the idle stack and the path.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -42,7 +43,7 @@
 
 #define MILT_POOL_KEEP		32
 #define MILT_CKPT_PAGES		1000	/* checkpoint past this many log pages */
-#define MILT_CKPT_POLL_MS	20	/* how often the checkpointer looks */
+#define MILT_CKPT_RETRY_MS	20	/* first wait after a checkpoint not done */
 #define MILT_CKPT_BACKOFF_MS	2000	/* at most, while readers are in the way */
 #define MILT_CKPT_LOG_SECONDS	60	/* at most one failure logged a minute */
 
@@ -78,29 +79,43 @@ ckpt_open(char *err, size_t errlen)
 	return st;
 }
 
-/* ckpt_main - the checkpointer: copy the log back when it grows */
+/* next_backoff - the wait before the next try: doubled, from
+ * MILT_CKPT_RETRY_MS up to MILT_CKPT_BACKOFF_MS */
+static unsigned
+next_backoff(unsigned ms)
+{
+	if (ms == 0)
+		return MILT_CKPT_RETRY_MS;
+	return 2 * ms < MILT_CKPT_BACKOFF_MS ? 2 * ms : MILT_CKPT_BACKOFF_MS;
+}
+
+/* ckpt_main - the checkpointer: asleep until a commit leaves the log past
+ * MILT_CKPT_PAGES, then copy it back */
 static void *
 ckpt_main(void *arg)
 {
-	struct timespec tick = { 0, MILT_CKPT_POLL_MS * 1000000L };
 	time_t last_log = 0;
 	store_t *st = NULL;
 	char err[512];
-	unsigned left, wait_ms = 0, backoff_ms = 0;
+	unsigned left, backoff_ms = 0;
 
 	(void)arg;
 	while (!atomic_load(&milt_ckpt_stop)) {
-		nanosleep(&tick, NULL);
-		if (store_wal_frames() < MILT_CKPT_PAGES)
-			continue;
 		/* Not done last time (another process's reader, a writer at
 		 * work): wait longer each time, up to MILT_CKPT_BACKOFF_MS,
-		 * so that readers are not met with a stall every poll. */
-		if (wait_ms < backoff_ms) {
-			wait_ms += MILT_CKPT_POLL_MS;
+		 * so that readers are not met with a stall at every commit. */
+		if (backoff_ms > 0)
+			(void)store_wal_wait(UINT_MAX, (int)backoff_ms,
+			    &milt_ckpt_stop);
+		else
+			(void)store_wal_wait(MILT_CKPT_PAGES, -1,
+			    &milt_ckpt_stop);
+		if (atomic_load(&milt_ckpt_stop))
+			break;
+		if (store_wal_frames() < MILT_CKPT_PAGES) {
+			backoff_ms = 0;
 			continue;
 		}
-		wait_ms = 0;
 		if (st != NULL && store_file_moved(st)) {
 			store_close(st);
 			st = NULL;
@@ -114,16 +129,10 @@ ckpt_main(void *arg)
 			st = NULL;
 			goto failed;
 		}
-		if (left == 0)
-			backoff_ms = 0;
-		else if (backoff_ms < MILT_CKPT_BACKOFF_MS)
-			backoff_ms = backoff_ms == 0 ? MILT_CKPT_POLL_MS :
-			    2 * backoff_ms;
+		backoff_ms = left == 0 ? 0 : next_backoff(backoff_ms);
 		continue;
 failed:
-		if (backoff_ms < MILT_CKPT_BACKOFF_MS)
-			backoff_ms = backoff_ms == 0 ? MILT_CKPT_POLL_MS :
-			    2 * backoff_ms;
+		backoff_ms = next_backoff(backoff_ms);
 		if (time(NULL) - last_log >= MILT_CKPT_LOG_SECONDS) {
 			last_log = time(NULL);
 			milt_log(LOG_WARNING, "checkpoint of the database log: "
@@ -255,6 +264,7 @@ milt_pool_shutdown(void)
 {
 	if (atomic_load(&milt_ckpt_running)) {
 		atomic_store(&milt_ckpt_stop, true);
+		store_wal_wake();
 		pthread_join(milt_ckpt_thread, NULL);
 	}
 	pthread_mutex_lock(&milt_pool_lock);

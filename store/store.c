@@ -32,7 +32,7 @@
  * (about four pread(2) per message); the single writer keeps them warm.
  * Handles opened with so_manual_checkpoint leave checkpoints to
  * store_checkpoint(), so a commit never pays for copying the log back and
- * its fsync; their commits report the log's size to store_wal_frames().
+ * its fsync; their commits report the log's size to store_wal.c.
  */
 #define _GNU_SOURCE	/* pthread_mutex_clocklock (glibc 2.30) */
 #include <errno.h>
@@ -167,10 +167,20 @@ static store_t *store_writer;
 /* How long a RESTART checkpoint, which holds this process's writers off,
  * waits for another process's readers before it gives up for now. */
 #define STORE_CKPT_BUSY_MS	20
-/* The log's size after the last commit of a manual-checkpoint handle. */
-static atomic_uint store_wal_seen;
 
 /* ---- the writer lock ---- */
+
+void
+store_deadline_after(int ms, struct timespec *until)
+{
+	clock_gettime(CLOCK_MONOTONIC, until);
+	until->tv_sec += ms / 1000;
+	until->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until->tv_nsec >= 1000000000L) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000L;
+	}
+}
 
 /* wlock_take - queue for the process's writer lock, up to the busy
  * timeout; -1 with STORE_ERR_BUSY when it does not come */
@@ -182,13 +192,7 @@ wlock_take(store_t *st, char *err, size_t errlen)
 
 	if (st->st_wlocked)
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &until);	/* a clock step cannot stretch it */
-	until.tv_sec += st->st_opts.so_busy_timeout_ms / 1000;
-	until.tv_nsec += (long)(st->st_opts.so_busy_timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	store_deadline_after(st->st_opts.so_busy_timeout_ms, &until);
 	rc = pthread_mutex_clocklock(&store_wlock, CLOCK_MONOTONIC, &until);
 	if (rc != 0) {
 		st->st_errkind = STORE_ERR_BUSY;
@@ -275,17 +279,6 @@ begin_write(store_t *st, char *err, size_t errlen)
 	    errlen);
 	wlock_sync(st);
 	return rc;
-}
-
-/* wal_hook - note the log's size after a commit (no checkpoint here) */
-static int
-wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
-{
-	(void)arg;
-	(void)db;
-	(void)name;
-	atomic_store(&store_wal_seen, frames > 0 ? (unsigned)frames : 0);
-	return SQLITE_OK;
 }
 
 /* ---- errors, binding and atomicity, shared with store_records.c ---- */
@@ -599,7 +592,7 @@ store_open(const char *path, const store_opts *opts, store_t **out,
 		goto out;
 	/* replaces the automatic checkpoint at commit */
 	if (opts->so_manual_checkpoint)
-		sqlite3_wal_hook(st->st_c->sc_db, wal_hook, NULL);
+		sqlite3_wal_hook(st->st_c->sc_db, store_wal_hook, NULL);
 
 	st->st_errkind = STORE_ERR_NONE;
 	*out = st;
@@ -715,12 +708,6 @@ store_rollback(store_t *st)
 	wlock_sync(st);
 }
 
-unsigned
-store_wal_frames(void)
-{
-	return atomic_load(&store_wal_seen);
-}
-
 int
 store_checkpoint(store_t *st, bool block_writers, unsigned *left, char *err,
     size_t errlen)
@@ -765,7 +752,7 @@ store_checkpoint(store_t *st, bool block_writers, unsigned *left, char *err,
 	if (rc != SQLITE_OK)
 		return store_fail(st, rc, "checkpoint", err, errlen);
 	if (nckpt >= nlog)
-		atomic_store(&store_wal_seen, 0);
+		store_wal_emptied();
 	if (left != NULL && nlog > nckpt)
 		*left = (unsigned)(nlog - nckpt);
 	return 0;

@@ -23,6 +23,7 @@
 #ifndef SENDGUARD_STORE_H
 #define SENDGUARD_STORE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -156,6 +157,16 @@ void		store_rollback(store_t *st);
  * last commit of a so_manual_checkpoint handle in this process.
  */
 unsigned	store_wal_frames(void);
+
+/*
+ * store_wal_wait - wait until a commit leaves the log at `pages` pages or
+ * more, until *stop is set (and store_wal_wake() called), or timeout_ms
+ * passes (-1: no limit); returns store_wal_frames().  One waiter at a
+ * time.  store_wal_wake - end the wait, after setting *stop.
+ */
+unsigned	store_wal_wait(unsigned pages, int timeout_ms,
+		    const atomic_bool *stop);
+void		store_wal_wake(void);
 
 /*
  * store_checkpoint - copy the write-ahead log into the database (a passive

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -93,6 +94,17 @@ store_errkind_t	store_kind_of(int rc);
 /* store_db_fail - "path: what: sqlite's message" and its kind; -1 */
 int		store_db_fail(sqlite3 *db, int rc, const char *path,
     const char *what, store_errkind_t *kind, char *err, size_t errlen);
+
+/* store_deadline_after - *until = the monotonic clock ms milliseconds
+ * from now (a clock step cannot stretch a wait); store.c */
+void		store_deadline_after(int ms, struct timespec *until);
+
+/* store_wal_hook - SQLite's WAL hook of so_manual_checkpoint handles: note
+ * the log's size, wake store_wal_wait(); store_wal_emptied - a checkpoint
+ * copied it all back.  store_wal.c */
+int		store_wal_hook(void *arg, sqlite3 *db, const char *name,
+    int frames);
+void		store_wal_emptied(void);
 
 /* store_seterr - format into err, which may be NULL or of length 0 */
 __attribute__((format(printf, 3, 4)))

@@ -256,6 +256,38 @@ test_wait_unmarked(void)
 	pthread_join(th, NULL);
 }
 
+/* The checkpointer (milt_pool.c): asleep until commits take the log past
+ * its 1000 pages, then it copies the log back and the log starts over. */
+static void
+test_checkpointer(void)
+{
+	char err[512], id[64];
+	store_errkind_t kind;
+	store_t *st;
+	bool ok = true;
+	int i, tries;
+
+	st = milt_pool_get(err, sizeof(err), &kind);
+	T_OK(st != NULL, "a handle from the pool");
+	for (i = 0; i < 4000 && ok; i++) {
+		store_delta d = { .sd_ext = 1 };
+
+		snprintf(id, sizeof(id), "ckpt%d@example.com", i);
+		ok = store_begin(st, true, err, sizeof(err)) == 0 &&
+		    store_counts_add(st, id, 1, &d, 0, err, sizeof(err)) == 0 &&
+		    store_commit(st, err, sizeof(err)) == 0;
+		if (!ok)
+			store_rollback(st);
+	}
+	T_OK(ok, "4000 write transactions commit%s%s", ok ? "" : ": ",
+	    ok ? "" : err);
+	milt_pool_put(st, ok);
+	for (tries = 0; tries < 500 && store_wal_frames() >= 1000; tries++)
+		sleep_ms(20);
+	T_OK(store_wal_frames() < 1000, "the checkpointer brought the log "
+	    "back under 1000 pages: %u", store_wal_frames());
+}
+
 int
 main(void)
 {
@@ -274,6 +306,7 @@ main(void)
 	test_locked_then_recovers(fx.fx_db);
 	test_mark();
 	test_wait_unmarked();
+	test_checkpointer();
 	milt_count_stop(true);
 	milt_pool_shutdown();
 	fx_teardown(&fx);

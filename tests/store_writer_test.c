@@ -5,6 +5,10 @@
  * copied back only by store_checkpoint().  Each test on a temporary
  * database (store_fixture.h); no timing beyond the busy timeout.
  */
+#define _GNU_SOURCE	/* pthread_timedjoin_np */
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,11 +199,81 @@ test_checkpoint_gives_way_to_readers_and_writers(void)
 	fx_teardown(&fx);
 }
 
+/* One store_wal_wait() in a thread of its own. */
+typedef struct waiter {
+	unsigned	w_pages;
+	int		w_timeout_ms;
+	atomic_bool	w_stop;
+	unsigned	w_got;
+} waiter;
+
+static void *
+wait_main(void *arg)
+{
+	waiter *w = arg;
+
+	w->w_got = store_wal_wait(w->w_pages, w->w_timeout_ms, &w->w_stop);
+	return NULL;
+}
+
+/* joined - whether t ends within 10 s (if not, it is left waiting) */
+static bool
+joined(pthread_t t)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	return pthread_timedjoin_np(t, NULL, &until) == 0;
+}
+
+static void
+test_wal_wait_sleeps_until_the_log_grows_or_it_is_stopped(void)
+{
+	waiter w = { .w_pages = 200, .w_timeout_ms = -1 };
+	store_t *st;
+	unsigned left, i;
+	pthread_t t;
+	fixture fx;
+	char id[32];
+	bool ok = true;
+
+	fx_setup(&fx);
+	st = open_opts(fx.fx_db, true, true);
+	T_OK(st != NULL, "a handle with manual checkpoints");
+	T_INTEQ(store_checkpoint(st, true, &left, errbuf, sizeof(errbuf)), 0,
+	    "the log starts empty");
+	T_INTEQ(pthread_create(&t, NULL, wait_main, &w), 0,
+	    "a waiter for 200 pages, with no time limit");
+	for (i = 0; i < 2000 && ok && store_wal_frames() < 200; i++) {
+		snprintf(id, sizeof(id), "w%u@y", i);
+		ok = txn_add(st, id, 1) == 0;
+	}
+	T_OK(ok && store_wal_frames() >= 200, "commits take the log to %u "
+	    "pages", store_wal_frames());
+	T_OK(joined(t), "the commit that reaches 200 pages wakes the waiter");
+	T_OK(w.w_got >= 200, "which sees the log's size: %u", w.w_got);
+
+	T_INTEQ(store_wal_wait(UINT_MAX, 20, &w.w_stop), store_wal_frames(),
+	    "a wait with a time limit ends with it");
+
+	w.w_pages = UINT_MAX;
+	T_INTEQ(pthread_create(&t, NULL, wait_main, &w), 0,
+	    "a waiter for a size no commit reaches");
+	T_INTEQ(txn_add(st, "more@y", 1), 0, "a commit below it");
+	atomic_store(&w.w_stop, true);
+	store_wal_wake();
+	T_OK(joined(t), "the stop flag and store_wal_wake end the wait");
+	store_close(st);
+	fx_teardown(&fx);
+}
+
 int
 main(void)
 {
 	test_shared_writer_handles_see_each_others_commits_and_take_turns();
 	test_manual_checkpoint_leaves_the_log_to_store_checkpoint();
 	test_checkpoint_gives_way_to_readers_and_writers();
+	test_wal_wait_sleeps_until_the_log_grows_or_it_is_stopped();
 	return t_done();
 }
