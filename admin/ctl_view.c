@@ -40,13 +40,21 @@ void
 ctl_policy_of(const ctl_t *c, const char *identity, pol_effective *eff,
     char *where, size_t wherelen)
 {
-	pol_resolve(conf_policy(c->ctx_conf), identity, false, eff);
+	const pol_set *ps = conf_policy(c->ctx_conf);
+	char cut[POL_ADDR_SIZE];
+
+	/* A login if named so, or if the cut would change it: an envelope
+	 * sender's identity is already cut. */
+	(void)pol_normalize(identity, ps->ps_delimiters, cut, sizeof(cut));
+	pol_resolve(ps, identity, c->ctx_login || strcmp(cut, identity) != 0,
+	    false, eff);
 	if (eff->pe_rule == NULL)
 		snprintf(where, wherelen, "global limits");
 	else
 		snprintf(where, wherelen, "%spolicy at %s:%d",
 		    eff->pe_exempt ? "exempt by the " : "",
-		    conf_path(c->ctx_conf), eff->pe_rule->pr_line);
+		    conf_rule_file(c->ctx_conf, eff->pe_rule),
+		    eff->pe_rule->pr_line);
 }
 
 char *

@@ -33,6 +33,25 @@ conf_line(const config_setting_t *s)
 	return 0;
 }
 
+char *
+conf_source_path(const conf_ld *ld, const char *file)
+{
+	const char *dir = ld->ld_include_dir;
+	size_t n;
+	char *path;
+
+	/* libconfig 1.5 joins the include directory to every included name,
+	 * even one starting with '/'. */
+	if (strcmp(file, ld->ld_file) == 0 || dir == NULL)
+		return strdup(file);
+	n = strlen(dir) + strlen(file) + 2;
+	if ((path = malloc(n)) != NULL)
+		snprintf(path, n, "%s%s%s", dir,
+		    dir[0] != '\0' && dir[strlen(dir) - 1] == '/' ? "" : "/",
+		    file);
+	return path;
+}
+
 /* conf_fail - "file:line: key: message" into the caller's buffer; -1 */
 int
 conf_fail(conf_ld *ld, const config_setting_t *s, const char *key,
@@ -404,6 +423,8 @@ conf_free(conf_t *c)
 		for (j = 0; j < ps->ps_rules[i].pr_nmatch; j++)
 			free(ps->ps_rules[i].pr_match[j]);
 		free(ps->ps_rules[i].pr_match);
+		free(ps->ps_rules[i].pr_cut);
+		free(ps->ps_rules[i].pr_file);
 	}
 	free(ps->ps_rules);
 	pol_spam_set_free(&c->c_spam);
@@ -445,6 +466,11 @@ conf_restart_needed(const conf_t *old, const conf_t *nc)
 }
 
 const char *conf_path(const conf_t *c) { return c->c_path; }
+const char *
+conf_rule_file(const conf_t *c, const pol_rule *r)
+{
+	return r->pr_file != NULL ? r->pr_file : c->c_path;
+}
 const char *conf_socket(const conf_t *c) { return c->c_socket; }
 int conf_socket_mode(const conf_t *c) { return c->c_socket_mode; }
 const char *conf_database(const conf_t *c) { return c->c_database; }

@@ -89,6 +89,8 @@ conf_t	       *conf_defaults(char *err, size_t errlen);
 void		conf_free(conf_t *c);
 
 const char     *conf_path(const conf_t *c);	/* the file it came from */
+/* conf_rule_file - the file of a policy: an @included one, or conf_path */
+const char     *conf_rule_file(const conf_t *c, const pol_rule *r);
 const char     *conf_socket(const conf_t *c);	/* libmilter socket spec */
 int		conf_socket_mode(const conf_t *c);	/* unix socket permissions */
 const char     *conf_database(const conf_t *c);	/* SQLite file path */

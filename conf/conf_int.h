@@ -152,6 +152,11 @@ int	conf_store_spam_on_message(conf_ld *, const conf_opt *, const char *,
  * bits, which libconfig 1.5 wraps without a word: "N is out of range
  * (min..max)" with N as written; 0 if not (or s is no int setting).
  */
+/* conf_source_path - the path of a setting's source file (libconfig's
+ * name, joined to the include directory if @included), malloc'd; NULL out
+ * of memory */
+char   *conf_source_path(const conf_ld *ld, const char *file);
+
 int	conf_literal_check(conf_ld *ld, const config_setting_t *s,
     const char *key, long long min, long long max);
 void	conf_literal_free(conf_ld *ld);

@@ -246,8 +246,7 @@ static struct conf_litfile *
 conf_litfile_get(conf_ld *ld, const char *file)
 {
 	struct conf_litfile *f;
-	char *path = NULL, *text;
-	size_t n;
+	char *path, *text;
 	int rc = 0;
 
 	for (f = ld->ld_litfiles; f != NULL; f = f->cl_next)
@@ -260,15 +259,9 @@ conf_litfile_get(conf_ld *ld, const char *file)
 	}
 	f->cl_next = ld->ld_litfiles;
 	ld->ld_litfiles = f;
-	/* libconfig 1.5 joins the include directory to every included name,
-	 * even one starting with '/'. */
-	if (strcmp(file, ld->ld_file) != 0 && ld->ld_include_dir != NULL) {
-		n = strlen(ld->ld_include_dir) + strlen(file) + 2;
-		if ((path = malloc(n)) == NULL)
-			return NULL;
-		snprintf(path, n, "%s/%s", ld->ld_include_dir, file);
-	}
-	text = conf_slurp(path != NULL ? path : file);
+	if ((path = conf_source_path(ld, file)) == NULL)
+		return NULL;
+	text = conf_slurp(path);
 	if (text != NULL)
 		rc = conf_lex(f, text);
 	free(text);

@@ -431,6 +431,7 @@ conf_store_policies(conf_ld *ld, const conf_opt *o, const char *key,
 	pol_set *ps = &ld->ld_conf->c_pol;
 	int i, n = config_setting_length(s), rc = 0;
 	char rkey[CONF_KEY_MAX];
+	const char *file;
 
 	(void)v;
 	ps->ps_rules = calloc(n > 0 ? (size_t)n : 1, sizeof(pol_rule));
@@ -444,6 +445,10 @@ conf_store_policies(conf_ld *ld, const conf_opt *o, const char *key,
 		r->pr_limits = ps->ps_limits;
 		r->pr_action = ps->ps_action;
 		r->pr_line = conf_line(e);
+		file = config_setting_source_file(e);
+		if (file != NULL && strcmp(file, ld->ld_file) != 0 &&
+		    (r->pr_file = conf_source_path(ld, file)) == NULL)
+			return conf_oom(ld, e, key);
 		snprintf(rkey, sizeof(rkey), "%s[%d]", key, i + 1);
 		ld->ld_in_rule = true;
 		ld->ld_rule = r;
@@ -458,14 +463,16 @@ conf_store_policies(conf_ld *ld, const conf_opt *o, const char *key,
 	return rc;
 }
 
-/* conf_add_pattern - append a lowercased copy of pattern to r; -1 out of
- * memory (r->pr_match has room: conf_store_match sized it) */
+/* conf_add_pattern - append a lowercased copy of pattern to r, cut: the
+ * cut form of an entry; -1 out of memory (r->pr_match and r->pr_cut have
+ * room: conf_store_match sized them) */
 static int
-conf_add_pattern(pol_rule *r, const char *pattern)
+conf_add_pattern(pol_rule *r, const char *pattern, bool cut)
 {
 	if ((r->pr_match[r->pr_nmatch] = strdup(pattern)) == NULL)
 		return -1;
-	conf_lower(r->pr_match[r->pr_nmatch++]);
+	conf_lower(r->pr_match[r->pr_nmatch]);
+	r->pr_cut[r->pr_nmatch++] = cut;
 	return 0;
 }
 
@@ -473,10 +480,11 @@ conf_add_pattern(pol_rule *r, const char *pattern)
  * conf_store_match - "user@domain", "login", "@domain" or "@.domain",
  * lowercased.  An address or login is normalised as an identity and kept
  * whole, as a SASL login is matched; if recipient_delimiter cuts it, its
- * cut form is kept too, as an envelope sender is matched (so
- * "alice+x@example.com" matches alice@example.com's mail, and
- * "mary-jane@example.com" with "-" both the login mary-jane@example.com
- * and the envelope senders cut to mary@example.com).
+ * cut form is kept too, for envelope senders only (so
+ * "alice+x@example.com" matches the envelope senders cut to
+ * alice@example.com, and "mary-jane@example.com" with "-" both the login
+ * mary-jane@example.com and the envelope senders cut to mary@example.com,
+ * but not the login mary@example.com, another account).
  */
 static int
 conf_store_match(conf_ld *ld, const conf_opt *o, const char *key,
@@ -489,7 +497,9 @@ conf_store_match(conf_ld *ld, const conf_opt *o, const char *key,
 
 	(void)o, (void)v;
 	/* at most two patterns an entry: whole and cut */
-	if ((r->pr_match = conf_strarray(2 * n)) == NULL)
+	if ((r->pr_match = conf_strarray(2 * n)) == NULL ||
+	    (r->pr_cut = calloc(n > 0 ? 2 * (size_t)n : 1,
+	    sizeof(bool))) == NULL)
 		return conf_oom(ld, s, key);
 	for (i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s,
@@ -516,8 +526,9 @@ conf_store_match(conf_ld *ld, const conf_opt *o, const char *key,
 			(void)pol_normalize(norm,
 			    ld->ld_conf->c_pol.ps_delimiters, cut, sizeof(cut));
 		}
-		if (conf_add_pattern(r, norm) != 0 || (cut[0] != '\0' &&
-		    strcmp(cut, norm) != 0 && conf_add_pattern(r, cut) != 0))
+		if (conf_add_pattern(r, norm, false) != 0 ||
+		    (cut[0] != '\0' && strcmp(cut, norm) != 0 &&
+		    conf_add_pattern(r, cut, true) != 0))
 			return conf_oom(ld, e, ekey);
 	}
 	return 0;

@@ -124,7 +124,8 @@ milt_log_exempt(const milt_conn *c)
 	if (r != NULL)
 		milt_log(LOG_INFO, "%s: identity=%s client=%s: exempt by the "
 		    "policy at %s:%d", milt_qid(m), m->mctx_idlog,
-		    c->cctx_client, conf_path(c->cctx_conf->mc_conf), r->pr_line);
+		    c->cctx_client, conf_rule_file(c->cctx_conf->mc_conf, r),
+		    r->pr_line);
 	else
 		milt_log(LOG_INFO, "%s: identity=%s client=%s: exempt (null "
 		    "sender, MAILER-DAEMON or postmaster)", milt_qid(m),

@@ -128,11 +128,13 @@ milt_conf_shutdown(void)
 /* The largest busy_timeout_ms whose worst wait (twice it, and a second)
  * stays under an MTA's default 30 s milter timeout, with room to spare. */
 #define MILT_BUSY_WARN_MS	12000
+#define MILT_AT_SIZE		300	/* a policy's "FILE:LINE", in a warning */
 
 /* shadowed - the first pattern of an earlier rule than r that covers
- * pattern p of r, with that rule in *by; NULL if none */
+ * pattern i of r, with that rule in *by; NULL if none.  An entry's cut
+ * form matches envelope senders only: it covers no login. */
 static const char *
-shadowed(const pol_set *ps, const pol_rule *r, const char *p,
+shadowed(const pol_set *ps, const pol_rule *r, size_t i,
     const pol_rule **by)
 {
 	const pol_rule *k;
@@ -140,11 +142,24 @@ shadowed(const pol_set *ps, const pol_rule *r, const char *p,
 
 	for (k = ps->ps_rules; k < r; k++)
 		for (j = 0; j < k->pr_nmatch; j++)
-			if (pol_pattern_covers(k->pr_match[j], p)) {
+			if ((!k->pr_cut[j] || r->pr_cut[i]) &&
+			    pol_pattern_covers(k->pr_match[j],
+			    r->pr_match[i])) {
 				*by = k;
 				return k->pr_match[j];
 			}
 	return NULL;
+}
+
+/* rule_at - "line N" of the main file, or "FILE:N" of an @included one */
+static const char *
+rule_at(const pol_rule *r, char *buf, size_t len)
+{
+	if (r->pr_file != NULL)
+		snprintf(buf, len, "%s:%d", r->pr_file, r->pr_line);
+	else
+		snprintf(buf, len, "line %d", r->pr_line);
+	return buf;
 }
 
 unsigned
@@ -153,7 +168,7 @@ milt_conf_warnings(const conf_t *c, milt_warn_fn emit, void *arg)
 	const pol_set *ps = conf_policy(c);
 	const char *hit = strpbrk(ps->ps_delimiters, "-._"), *q;
 	const pol_rule *r, *by;
-	char buf[MILT_WARNING_SIZE];
+	char buf[MILT_WARNING_SIZE], at1[MILT_AT_SIZE], at2[MILT_AT_SIZE];
 	unsigned n = 0;
 	size_t j;
 
@@ -187,13 +202,13 @@ milt_conf_warnings(const conf_t *c, milt_warn_fn emit, void *arg)
 	 * policy comes before its exceptions */
 	for (r = ps->ps_rules; r < ps->ps_rules + ps->ps_nrules; r++)
 		for (j = 0; j < r->pr_nmatch; j++) {
-			if ((q = shadowed(ps, r, r->pr_match[j], &by)) == NULL)
+			if ((q = shadowed(ps, r, j, &by)) == NULL)
 				continue;
-			snprintf(buf, sizeof(buf), "line %d: policies: match "
-			    "\"%s\" never applies: the policy at line %d "
-			    "matches it first (\"%s\"), and the first matching "
-			    "policy wins", r->pr_line, r->pr_match[j],
-			    by->pr_line, q);
+			snprintf(buf, sizeof(buf), "%s: policies: match "
+			    "\"%s\" never applies: the policy at %s matches "
+			    "it first (\"%s\"), and the first matching policy "
+			    "wins", rule_at(r, at1, sizeof(at1)), r->pr_match[j],
+			    rule_at(by, at2, sizeof(at2)), q);
 			emit(arg, buf);
 			n++;
 		}

@@ -219,7 +219,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 		    sizeof(m->mctx_identity));
 	milt_printable(m->mctx_identity, m->mctx_idlog, sizeof(m->mctx_idlog));
 
-	pol_resolve(ps, m->mctx_identity,
+	pol_resolve(ps, m->mctx_identity, m->mctx_auth,
 	    !m->mctx_auth && pol_default_exempt(full), &m->mctx_policy);
 	if (m->mctx_policy.pe_exempt) {
 		milt_log_exempt(c);

@@ -89,8 +89,8 @@ pol_pattern_covers(const char *q, const char *p)
 }
 
 void
-pol_resolve(const pol_set *set, const char *identity, bool default_exempt,
-    pol_effective *out)
+pol_resolve(const pol_set *set, const char *identity, bool login,
+    bool default_exempt, pol_effective *out)
 {
 	size_t i, j;
 
@@ -104,6 +104,8 @@ pol_resolve(const pol_set *set, const char *identity, bool default_exempt,
 		const pol_rule *r = &set->ps_rules[i];
 
 		for (j = 0; j < r->pr_nmatch; j++) {
+			if (login && r->pr_cut[j])
+				continue;
 			if (pol_match(r->pr_match[j], identity)) {
 				out->pe_limits = r->pr_limits;
 				out->pe_action = r->pr_action;

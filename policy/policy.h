@@ -50,11 +50,14 @@ typedef enum {
 /* One entry of "policies": first match wins. */
 typedef struct pol_rule {
 	char	      **pr_match;	/* normalised patterns, see pol_match */
+	bool	       *pr_cut;		/* per pattern: an entry's cut
+					 * form, envelope senders only */
 	size_t		pr_nmatch;
 	pol_limits	pr_limits;	/* complete: unset keys inherit globals */
 	pol_action	pr_action;	/* inherits the global action if unset */
 	bool		pr_exempt;	/* never counted, never refused */
 	int		pr_line;	/* config line, for log lines */
+	char	       *pr_file;	/* its file if @included, else NULL */
 } pol_rule;
 
 /* Address families, without <sys/socket.h>. */
@@ -167,10 +170,13 @@ bool		pol_default_exempt(const char *identity);
 /*
  * pol_resolve - what applies to identity: exempt if default_exempt (the
  * caller's pol_default_exempt() verdict), else the first matching rule of
- * set, else the global limits and action.
+ * set, else the global limits and action.  login: identity is a SASL
+ * login, which an entry's cut form (pr_cut) does not match: the cut form
+ * of "mary-list@" stands for the envelope senders cut to mary@, not for
+ * the account mary.
  */
 void		pol_resolve(const pol_set *set, const char *identity,
-    bool default_exempt, pol_effective *out);
+    bool login, bool default_exempt, pol_effective *out);
 
 /*
  * pol_net_make - the network addr/prefix (addr: 4 or 16 raw bytes in

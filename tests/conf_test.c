@@ -330,11 +330,11 @@ test_spam_fixture_sets_every_spam_key(void)
 	    "spam: spam_messages_per_hour");
 	T_INTEQ(ps->ps_limits.lim_value[POL_LIM_SPAM_DAY], 20,
 	    "spam: spam_messages_per_day");
-	pol_resolve(ps, "bulk@example.com", false, &eff);
+	pol_resolve(ps, "bulk@example.com", false, false, &eff);
 	T_OK(eff.pe_limits.lim_value[POL_LIM_SPAM_DAY] == 0 &&
 	    eff.pe_limits.lim_value[POL_LIM_SPAM_HOUR] == 3,
 	    "spam: a policy turns the day limit off and inherits the hour's");
-	pol_resolve(ps, "x@example.org", false, &eff);
+	pol_resolve(ps, "x@example.org", false, false, &eff);
 	T_OK(eff.pe_limits.lim_value[POL_LIM_SPAM_HOUR] == 1 &&
 	    eff.pe_limits.lim_value[POL_LIM_SPAM_DAY] == 20,
 	    "spam: a policy's own hour limit, the global day limit");
@@ -364,10 +364,10 @@ test_policies_resolve_through_the_loaded_set(void)
 
 	if (c == NULL)
 		return;
-	pol_resolve(conf_policy(c), "jo@a.sub.example.net", false, &eff);
+	pol_resolve(conf_policy(c), "jo@a.sub.example.net", 0, 0, &eff);
 	T_OK(eff.pe_rule == &conf_policy(c)->ps_rules[2],
 	    "a subdomain sender matches the @.domain rule");
-	pol_resolve(conf_policy(c), "bob@marketing.example.com", false, &eff);
+	pol_resolve(conf_policy(c), "bob@marketing.example.com", 0, 0, &eff);
 	T_OK(eff.pe_rule == &conf_policy(c)->ps_rules[0] &&
 	    eff.pe_action == POL_ACT_ALERT, "@domain rule applies, alert");
 	T_OK(pol_domain_listed("x.example.org",
@@ -398,12 +398,17 @@ test_policy_patterns_are_normalised_like_identities(void)
 	T_STREQ(r->pr_match[2], "bob-list@example.com", "every delimiter "
 	    "character cuts: bob-list@ whole");
 	T_STREQ(r->pr_match[3], "bob@example.com", "and bob-list@ cut at \"-\"");
-	pol_resolve(conf_policy(c), "alice@example.com", false, &eff);
+	T_OK(!r->pr_cut[0] && r->pr_cut[1] && !r->pr_cut[2] && r->pr_cut[3],
+	    "the cut forms are marked as such");
+	pol_resolve(conf_policy(c), "alice@example.com", false, false, &eff);
 	T_OK(eff.pe_exempt, "the rule matches an envelope sender's identity");
-	pol_resolve(conf_policy(c), "bob-list@example.com", false, &eff);
+	pol_resolve(conf_policy(c), "bob-list@example.com", true, 0, &eff);
 	T_OK(eff.pe_exempt, "and the login bob-list@example.com, taken whole");
-	pol_resolve(conf_policy(c), "bob-other@example.com", false, &eff);
+	pol_resolve(conf_policy(c), "bob-other@example.com", true, 0, &eff);
 	T_OK(!eff.pe_exempt, "but not another login that shares the cut form");
+	pol_resolve(conf_policy(c), "bob@example.com", true, false, &eff);
+	T_OK(!eff.pe_exempt, "nor the login bob@ (the cut form is for "
+	    "envelope senders: bob@ is another account)");
 	T_INTEQ(conf_policy(c)->ps_rules[1].pr_nmatch, 1,
 	    "an entry without a subaddress is one pattern");
 	conf_free(c);
@@ -436,13 +441,14 @@ test_include_is_relative_to_the_main_file(void)
 	if (c == NULL)
 		return;
 	T_INTEQ(conf_busy_timeout_ms(c), 42, "the included value is read");
+	T_OK(conf_policy(c)->ps_nrules == 1 && strstr(conf_rule_file(c,
+	    conf_policy(c)->ps_rules), "/include_part.inc") != NULL,
+	    "an included policy is said to be in its own file");
 	conf_free(c);
 }
 
-/*
- * libconfig 1.5 resolves every @include, nested ones too, against one
- * directory (conf_load: the main file's): it has no per-file hook.
- */
+/* libconfig 1.5 resolves every @include, nested ones too, against one
+ * directory (conf_load: the main file's): it has no per-file hook. */
 static void
 test_nested_include_is_relative_to_the_main_file(void)
 {

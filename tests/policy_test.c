@@ -272,39 +272,50 @@ test_resolve_order(void)
 	char *m1[] = { "news@example.com", "@marketing.example.com" };
 	char *m2[] = { "@example.com" };
 	char *m3[] = { "noreply@example.com" };
+	bool c1[] = { false, false }, c2[] = { false }, c3[] = { false };
 	pol_rule rules[3] = {
-		{ m1, 2, { { 0, 0, 50000 } }, POL_ACT_ALERT, false, 10 },
-		{ m2, 1, { { 5, 6, 7 } }, POL_ACT_BLOCK, false, 20 },
+		{ m1, c1, 2, { { 0, 0, 50000 } }, POL_ACT_ALERT, false, 10,
+		    NULL },
+		{ m2, c2, 1, { { 5, 6, 7 } }, POL_ACT_BLOCK, false, 20, NULL },
 		/* Never reached for example.com: rule 2 wins first. */
-		{ m3, 1, { { 0, 0, 0 } }, POL_ACT_BLOCK, true, 30 },
+		{ m3, c3, 1, { { 0, 0, 0 } }, POL_ACT_BLOCK, true, 30, NULL },
 	};
 	pol_set set = { .ps_limits = { { 500, 1000, 10000 } },
 	    .ps_action = POL_ACT_BLOCK_UNTIL_TOMORROW,
 	    .ps_rules = rules, .ps_nrules = 3 };
 	pol_effective eff;
 
-	pol_resolve(&set, "news@example.com", false, &eff);
+	pol_resolve(&set, "news@example.com", false, false, &eff);
 	T_OK(eff.pe_rule == &rules[0] && eff.pe_action == POL_ACT_ALERT &&
 	    eff.pe_limits.lim_value[POL_LIM_DAY] == 50000,
 	    "the first matching rule wins (news@ gets rule 1, not @example.com)");
-	pol_resolve(&set, "noreply@example.com", false, &eff);
+	pol_resolve(&set, "noreply@example.com", false, false, &eff);
 	T_OK(eff.pe_rule == &rules[1] && !eff.pe_exempt,
 	    "a later rule is not reached once an earlier one matched");
-	pol_resolve(&set, "dave@example.net", false, &eff);
+	pol_resolve(&set, "dave@example.net", false, false, &eff);
 	T_OK(eff.pe_rule == NULL && eff.pe_action == POL_ACT_BLOCK_UNTIL_TOMORROW
 	    && eff.pe_limits.lim_value[POL_LIM_EXT_HOUR] == 500,
 	    "no match: the global limits and action apply");
-	pol_resolve(&set, "postmaster@example.com", true, &eff);
+	pol_resolve(&set, "postmaster@example.com", false, true, &eff);
 	T_OK(eff.pe_exempt && eff.pe_rule == NULL,
 	    "a default exemption wins before any rule is consulted");
 	rules[1].pr_match = m3;
-	pol_resolve(&set, "noreply@example.com", false, &eff);
+	pol_resolve(&set, "noreply@example.com", false, false, &eff);
 	T_OK(eff.pe_rule == &rules[1], "a rule listing the exact address matches");
 	rules[1].pr_match = m2;
 	rules[0].pr_match = m3;
+	rules[0].pr_cut = c3;
 	rules[0].pr_exempt = true;
-	pol_resolve(&set, "noreply@example.com", false, &eff);
+	pol_resolve(&set, "noreply@example.com", false, false, &eff);
 	T_OK(eff.pe_exempt, "an exempt rule makes its senders exempt");
+	/* an entry's cut form stands for envelope senders, not for a login */
+	c3[0] = true;
+	pol_resolve(&set, "noreply@example.com", true, false, &eff);
+	T_OK(eff.pe_rule == &rules[1], "a login passes over an entry's cut "
+	    "form to the next rule");
+	pol_resolve(&set, "noreply@example.com", false, false, &eff);
+	T_OK(eff.pe_rule == &rules[0], "which an envelope sender's identity "
+	    "matches");
 }
 
 static void
