@@ -4,14 +4,15 @@
  * The presets read what the filters write:
  *   SpamAssassin  X-Spam-Flag: YES
  *                 X-Spam-Status: Yes, score=7.1 required=5.0 tests=...
- *   rspamd        X-Spamd-Result: default: True [12.40 / 15.00]; ...
+ *   rspamd        X-Spam: Yes
+ *                 X-Spamd-Result: default: True [12.40 / 15.00]; ...
  *                 X-Spam-Action: reject | add header | rewrite subject |
  *                                no action | greylist
- *                 X-Spam: Yes
  * X-Spam-Flag and X-Spam are only written for spam, so only "YES" means
  * something there; the other headers give both verdicts.  Within a rule
- * the headers are tried in the order above; the first that gives a
- * verdict decides.  Values were unfolded and bounded by pol_spam_unfold();
+ * the headers are tried in the order above (the spam-only one first, so
+ * that a sender's forged "no action" cannot hide the filter's "Yes"); the
+ * first that gives a verdict decides.  Values were unfolded and bounded by pol_spam_unfold();
  * whatever does not parse is noted and skipped.
  *
  * Pure functions; the set is read-only once built.  Reentrant.
@@ -181,8 +182,8 @@ pol_spam_rule_free(pol_spam_rule *r)
 /* The headers each kind of rule reads, in the order it reads them. */
 static const char *const sa_headers[] = { "x-spam-flag", "x-spam-status",
     NULL };
-static const char *const rspamd_headers[] = { "x-spamd-result",
-    "x-spam-action", "x-spam", NULL };
+static const char *const rspamd_headers[] = { "x-spam", "x-spamd-result",
+    "x-spam-action", NULL };
 
 /* add_header - register name (lowercased) once; false when full */
 static bool
@@ -390,22 +391,27 @@ judge_rule(const pol_spam_set *set, const pol_spam_rule *r,
 			out->psr_header = "X-Spam-Status";
 		return v;
 	case POL_SR_RSPAMD:
+		/* X-Spam is written only for spam, so a sender's forged
+		 * "X-Spam-Action: no action" must not hide it: it goes first,
+		 * as X-Spam-Flag does for SpamAssassin. */
+		if ((s = value_of(set, values, "x-spam")) != NULL &&
+		    word_is(s, "yes")) {
+			out->psr_header = "X-Spam";
+			/* the score, if rspamd wrote its result too */
+			if ((s = value_of(set, values, "x-spamd-result")) !=
+			    NULL)
+				(void)judge_spamd_result(s, out);
+			return POL_SPAM_SPAM;
+		}
 		if ((s = value_of(set, values, "x-spamd-result")) != NULL &&
 		    (v = judge_spamd_result(s, out)) != POL_SPAM_NONE) {
 			out->psr_header = "X-Spamd-Result";
 			return v;
 		}
 		if ((s = value_of(set, values, "x-spam-action")) != NULL &&
-		    (v = judge_spam_action(s, out)) != POL_SPAM_NONE) {
+		    (v = judge_spam_action(s, out)) != POL_SPAM_NONE)
 			out->psr_header = "X-Spam-Action";
-			return v;
-		}
-		if ((s = value_of(set, values, "x-spam")) != NULL &&
-		    word_is(s, "yes")) {
-			out->psr_header = "X-Spam";
-			return POL_SPAM_SPAM;
-		}
-		return POL_SPAM_NONE;
+		return v;
 	case POL_SR_REGEX:
 		if ((s = value_of(set, values, r->psr_header)) == NULL)
 			return POL_SPAM_NONE;
