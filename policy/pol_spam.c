@@ -80,8 +80,9 @@ pol_spam_score(const char *s, const char **end, double *out)
 
 	if (*s == '-' || *s == '+')
 		neg = *s++ == '-';
+	/* 7 digits: a threshold may be as far as 1000000 */
 	for (; *s >= '0' && *s <= '9'; s++, n++) {
-		if (n == 6)
+		if (n == 7)
 			return false;
 		v = v * 10 + (*s - '0');
 	}
@@ -89,18 +90,21 @@ pol_spam_score(const char *s, const char **end, double *out)
 		return false;
 	if (*s == '.') {
 		s++;
+		/* digits past the 6th change nothing a verdict could see */
 		for (n = 0; *s >= '0' && *s <= '9'; s++, n++) {
-			if (n == 6)
-				return false;
+			if (n >= 6)
+				continue;
 			scale /= 10;
 			v += (*s - '0') * scale;
 		}
 		if (n == 0)
 			return false;
 	}
-	/* "7.1e3", "7x": not a score */
+	/* "7.1e3", "7x": not a score; nor "7,1", a decimal comma neither
+	 * SpamAssassin nor rspamd writes, which would read as 7 */
 	if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-	    *s == '.' || (*s >= '0' && *s <= '9'))
+	    *s == '.' || (*s >= '0' && *s <= '9') ||
+	    (*s == ',' && s[1] >= '0' && s[1] <= '9'))
 		return false;
 	*out = neg ? -v : v;
 	if (end != NULL)

@@ -129,8 +129,9 @@ pol_spam_verdict pol_spam_judge(const pol_spam_set *set,
     const char *const *values, pol_spam_result *out);
 
 /*
- * pol_spam_score - parse a score at s: optional sign, 1..6 digits,
- * optionally '.' and 1..6 digits; no exponent, no inf/nan, no locale.
+ * pol_spam_score - parse a score at s: optional sign, 1..7 digits,
+ * optionally '.' and 1 or more digits (those past the 6th ignored); no
+ * exponent, no inf/nan, no locale, no decimal comma ("7,1" is refused).
  * On success *end points past it.  False if s does not start with one.
  */
 bool		pol_spam_score(const char *s, const char **end, double *out);
