@@ -7,7 +7,8 @@
  *   rspamd        X-Spam: Yes
  *                 X-Spamd-Result: default: True [12.40 / 15.00]; ...
  *                 X-Spam-Action: reject | add header | rewrite subject |
- *                                no action | greylist
+ *                                discard | quarantine (spam),
+ *                                no action | greylist | soft reject
  * X-Spam-Flag and X-Spam are only written for spam, so only "YES" means
  * something there; the other headers give both verdicts.  Within a rule
  * the headers are tried in the order above (the spam-only one first, so
@@ -351,14 +352,20 @@ judge_spamd_result(const char *v, pol_spam_result *out)
 	return verdict;
 }
 
-/* judge_spam_action - rspamd's action name */
+/*
+ * judge_spam_action - rspamd's action name.  discard and quarantine
+ * (rspamd 1.9) act on spam.  soft reject asks the MTA to try again later:
+ * rspamd's greylisting and rate limits emit it, below add header's score
+ * or regardless of content, so it is no spam verdict, as greylist is not.
+ */
 static pol_spam_verdict
 judge_spam_action(const char *v, pol_spam_result *out)
 {
 	static const char *const spam[] = { "reject", "add header",
-	    "add_header", "rewrite subject", "rewrite_subject", NULL };
+	    "add_header", "rewrite subject", "rewrite_subject", "discard",
+	    "quarantine", NULL };
 	static const char *const ham[] = { "no action", "no_action",
-	    "greylist", NULL };
+	    "greylist", "soft reject", "soft_reject", NULL };
 	size_t i;
 
 	for (i = 0; spam[i] != NULL; i++)
