@@ -3,7 +3,8 @@
  *
  * Everything the MTA hands over is untrusted.  pol_normalize() is the one
  * place where an envelope address or a SASL login becomes an identity: it
- * bounds the length, refuses control characters and unquoted white space,
+ * bounds the length, refuses control characters and unquoted white space
+ * (a quoted local part may hold RFC 5321 quoted-pairs, "john\"smith"),
  * lowercases and strips the subaddress, so that "<Alice+Tag@Example.COM>"
  * and "alice@example.com" are counted as one sender.
  *
@@ -82,7 +83,18 @@ pol_normalize(const char *in, const char *delimiters, char *out, size_t outlen)
 
 		if (c < 0x20 || c == 0x7f)
 			goto malformed;
-		if (c == '"')
+		if (quoted && c == '\\') {
+			/* RFC 5321 quoted-pair: "john\"smith" is one local
+			 * part; the escaped byte is taken as it is (a control
+			 * byte still is not), a '\' last leaves the quote
+			 * open and is refused below */
+			out[i] = '\\';
+			if (i + 1 == len)
+				continue;
+			c = (unsigned char)start[++i];
+			if (c < 0x20 || c == 0x7f)
+				goto malformed;
+		} else if (c == '"')
 			quoted = !quoted;
 		else if (!quoted && (is_ws(c) || c == '<' || c == '>'))
 			goto malformed;
@@ -123,7 +135,9 @@ pol_normalize(const char *in, const char *delimiters, char *out, size_t outlen)
 		for (cut = 0; cut < at; cut++) {
 			if (!quoted && strchr(delimiters, out[cut]) != NULL)
 				break;
-			if (out[cut] == '"')
+			if (quoted && out[cut] == '\\')
+				cut++;	/* the escaped byte is no quote */
+			else if (out[cut] == '"')
 				quoted = !quoted;
 		}
 		if (cut > 0 && cut < at) {

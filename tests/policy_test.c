@@ -49,6 +49,16 @@ test_normalize(void)
 		{ "\"x+y@evil\"@local", "+", "\"x+y@evil\"@local", POL_ADDR_OK },
 		{ "alice+\"x\"@example.com", "+", "alice@example.com",
 		  POL_ADDR_OK },
+		/* RFC 5321 quoted-pairs: an escaped quote closes nothing. */
+		{ "\"John\\\"Smith\"@Ext.test", "+",
+		  "\"john\\\"smith\"@ext.test", POL_ADDR_OK },
+		{ "\"a\\\\\"+x@example.com", "+", "\"a\\\\\"@example.com",
+		  POL_ADDR_OK },
+		{ "\"a\\\"+x\"@example.com", "+", "\"a\\\"+x\"@example.com",
+		  POL_ADDR_OK },
+		{ "\"a\\\"@example.com", "+", "", POL_ADDR_MALFORMED },
+		{ "\"a\\\r\"@example.com", "+", "", POL_ADDR_MALFORMED },
+		{ "\"a\\", "+", "", POL_ADDR_MALFORMED },
 		{ "alice@example.com..", "+", "", POL_ADDR_MALFORMED },
 		{ "alice@.", "+", "", POL_ADDR_MALFORMED },
 		{ "<@a.example:@b.example:carol@example.net>", "+", "",
@@ -81,6 +91,9 @@ test_normalize_is_idempotent(void)
 		"<@a,@b:c+d@e.>", "<@a:@b:c@d>", "@a:c@d", "a@b@c", "\"a\"@\"b\"",
 		"a-b.c_d+e@x", "\"<a@b>\"@c", "a\"@\"b@c", "ALICE", "alice+tag",
 		"\"\"@x", "a@b.c.", ".@x", "a@-.",
+		"\"john\\\"smith\"@ext.test", "\"a\\\\\"+x@example.com",
+		"\"a\\\"+x\"@example.com", "\"a\\\"\"+b\"@c",
+		"\"a\\@b\"@c", "\"x\\ y\"@z",
 	};
 	static const char *const delims[] = { "+", "+-._", "\"", "" };
 	char once[POL_ADDR_SIZE], twice[POL_ADDR_SIZE];
