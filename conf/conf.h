@@ -146,7 +146,8 @@ bool		conf_parse_net(const char *text, pol_net *out);
 /*
  * conf_socket_valid - is spec a socket libmilter can listen on:
  * "unix:/path", "local:/path", "inet:PORT@HOST", "inet6:PORT@HOST"
- * (HOST optional for both)?  On false, err says why, without the spec.
+ * (HOST optional for both), the path absolute?  On false, err says why,
+ * without the spec.
  */
 bool		conf_socket_valid(const char *spec, char *err, size_t errlen);
 

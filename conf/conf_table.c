@@ -703,6 +703,14 @@ conf_socket_valid(const char *spec, char *err, size_t errlen)
 			snprintf(err, errlen, "no path after the ':'");
 			return false;
 		}
+		/* relative, it would name a file under whatever directory
+		 * sendguard was started from (/ under systemd), which the
+		 * MTA naming it cannot know (as spam.spamd, database) */
+		if (*p != '/') {
+			snprintf(err, errlen, "want an absolute path after "
+			    "the ':'");
+			return false;
+		}
 		if (strlen(p) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 			snprintf(err, errlen, "the path is longer than %zu "
 			    "bytes", sizeof(((struct sockaddr_un *)0)->sun_path)

@@ -514,7 +514,8 @@ test_socket_specs(void)
 	} cases[] = {
 		{ "unix:/var/run/s.sock", true },
 		{ "local:/var/run/s.sock", true },
-		{ "unix:relative.sock", true },
+		{ "unix:relative.sock", false },
+		{ "local:var/s.sock", false },
 		{ "inet:8891@localhost", true },
 		{ "inet:8891@127.0.0.1", true },
 		{ "inet:8891", true },
@@ -657,6 +658,8 @@ static const struct {
 	  "must be a number 1..65535" },
 	{ "bad_socket_empty_path",
 	  ":1: socket: \"unix:\": no path after the ':'" },
+	{ "bad_socket_relative", ":1: socket: \"unix:relative/sg.sock\": "
+	  "want an absolute path after the ':'" },
 	{ "empty_database", ":1: database: \"\" is not an absolute path" },
 	{ "relative_database", ":1: database: \"var/sendguard.db\" is not an "
 	  "absolute path" },
