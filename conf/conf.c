@@ -231,7 +231,11 @@ conf_value(conf_ld *ld, const conf_opt *o, const char *key,
 			    "must be a group: { ... }");
 		return conf_group(ld, o->co_sub, key, s);
 	case CK_GROUPLIST:
-		if (type != CONFIG_TYPE_LIST)
+		/* [] is no policies, as local_domains = [] is no domains;
+		 * libconfig's arrays hold only scalars, so a full one is
+		 * still refused */
+		if (type != CONFIG_TYPE_LIST && (type != CONFIG_TYPE_ARRAY ||
+		    config_setting_length(s) != 0))
 			return conf_fail(ld, s, key,
 			    "must be a list of groups: ( { ... }, ... )");
 		n = config_setting_length(s);

@@ -172,19 +172,22 @@ test_sample_config_loads_and_equals_defaults(void)
 static void
 test_empty_file_equals_defaults(void)
 {
+	static const char *const text[] = { "", "policies = ();",
+	    "policies = [];local_domains = [];" };
 	char path[] = "/tmp/sendguard-conf-test-XXXXXX", err[512] = "";
 	int fd = mkstemp(path);
-	conf_t *c, *d;
+	conf_t *c, *d = conf_defaults(err, sizeof(err));
+	size_t i, n;
 
-	if (!T_OK(fd >= 0, "temporary empty file"))
-		return;
-	close(fd);
-	c = conf_load(path, err, sizeof(err));
-	d = conf_defaults(err, sizeof(err));
-	T_OK(c != NULL && d != NULL && same_conf(c, d),
-	    "an empty file gives the defaults");
-	unlink(path);
-	conf_free(c);
+	for (i = 0; fd >= 0 && i < sizeof(text) / sizeof(text[0]); i++) {
+		n = strlen(text[i]);
+		c = ftruncate(fd, 0) == 0 && pwrite(fd, text[i], n, 0) ==
+		    (ssize_t)n ? conf_load(path, err, sizeof(err)) : NULL;
+		T_OK(c != NULL && d != NULL && same_conf(c, d),
+		    "\"%s\" gives the defaults %s", text[i], t_vis(err));
+		conf_free(c);
+	}
+	T_OK(fd >= 0 && close(fd) == 0 && unlink(path) == 0, "temporary file");
 	conf_free(d);
 }
 
