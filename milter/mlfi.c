@@ -188,8 +188,10 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	}
 
 	/* The whole address first: the default exemptions look at it before
-	 * the subaddress is cut ("mailer-daemon" with "-" as a delimiter). */
-	st = pol_normalize(raw, "", full, sizeof(full));
+	 * the subaddress is cut ("mailer-daemon" with "-" as a delimiter).
+	 * A login need not be an address at all ("john smith"). */
+	st = m->mctx_auth ? pol_login_normalize(raw, full, sizeof(full)) :
+	    pol_normalize(raw, "", full, sizeof(full));
 	if (st == POL_ADDR_MALFORMED || st == POL_ADDR_TOO_LONG) {
 		milt_log(LOG_WARNING, "%s: client=%s: %s %s: \"%s\"; tempfailing",
 		    milt_qid(m), c->cctx_client,

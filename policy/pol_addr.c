@@ -2,7 +2,8 @@
  * pol_addr.c - normalisation of addresses and identities.
  *
  * Everything the MTA hands over is untrusted.  pol_normalize() is the one
- * place where an envelope address or a SASL login becomes an identity: it
+ * place where an envelope address becomes an identity (and a SASL login,
+ * through pol_login_normalize(), if it is an address at all): it
  * bounds the length, refuses control characters and unquoted white space
  * (a quoted local part may hold RFC 5321 quoted-pairs, "john\"smith"),
  * lowercases and strips the subaddress, so that "<Alice+Tag@Example.COM>"
@@ -150,6 +151,36 @@ pol_normalize(const char *in, const char *delimiters, char *out, size_t outlen)
 malformed:
 	out[0] = '\0';
 	return POL_ADDR_MALFORMED;
+}
+
+pol_addr_status
+pol_login_normalize(const char *in, char *out, size_t outlen)
+{
+	pol_addr_status st = pol_normalize(in, "", out, outlen);
+	const char *end;
+	size_t len, i;
+
+	if (st != POL_ADDR_MALFORMED)
+		return st;
+	/* Not an address: an account name, taken as the SASL service gave
+	 * it but for case and the white space around it. */
+	while (is_ws((unsigned char)*in))
+		in++;
+	end = in + strlen(in);
+	while (end > in && is_ws((unsigned char)end[-1]))
+		end--;
+	len = (size_t)(end - in);
+	if (len > POL_ADDR_MAX || len >= outlen)
+		return POL_ADDR_TOO_LONG;
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)in[i] < 0x20 || in[i] == 0x7f) {
+			out[0] = '\0';
+			return POL_ADDR_MALFORMED;
+		}
+		out[i] = to_lower(in[i]);
+	}
+	out[len] = '\0';
+	return POL_ADDR_OK;
 }
 
 const char *

@@ -114,6 +114,18 @@ typedef enum {
 pol_addr_status pol_normalize(const char *in, const char *delimiters,
     char *out, size_t outlen);
 
+/*
+ * pol_login_normalize - a SASL login as an identity.  A login that is an
+ * address is normalised as one, never cut (so sendguardctl and policies
+ * name it as before); any other (Cyrus SASL allows "john smith", o"neil)
+ * is an account name: surrounding white space removed, ASCII lowercased,
+ * at most POL_ADDR_MAX bytes, no control characters.  No domain is added.
+ * Normalising a result again gives it back unchanged; out as for
+ * pol_normalize().
+ */
+pol_addr_status pol_login_normalize(const char *in, char *out,
+    size_t outlen);
+
 /* pol_addr_status_str - a short English description for log lines. */
 const char     *pol_addr_status_str(pol_addr_status st);
 

@@ -114,6 +114,54 @@ test_normalize_is_idempotent(void)
 		}
 }
 
+/* A SASL login: an address is normalised as one (never cut); anything
+ * else Cyrus SASL allows is an account name, lowercased and trimmed. */
+static void
+test_login_normalize(void)
+{
+	static const struct {
+		const char *in, *want;
+		pol_addr_status st;
+	} cases[] = {
+		{ " Alice+X@Example.COM. ", "alice+x@example.com", POL_ADDR_OK },
+		{ "<Bob@Example.org>", "bob@example.org", POL_ADDR_OK },
+		{ "Mary-Jane", "mary-jane", POL_ADDR_OK },
+		{ "John Smith", "john smith", POL_ADDR_OK },
+		{ "\tO\"Neil ", "o\"neil", POL_ADDR_OK },
+		{ "a b@Example.com", "a b@example.com", POL_ADDR_OK },
+		{ "<x y>", "<x y>", POL_ADDR_OK },
+		{ "J\xc3\x96rg Smith", "j\xc3\x96rg smith", POL_ADDR_OK },
+		{ "john\tsmith", "", POL_ADDR_MALFORMED },
+		{ "john\r\nsmith", "", POL_ADDR_MALFORMED },
+		{ "o\"neil\x7f", "", POL_ADDR_MALFORMED },
+		{ "<>", "", POL_ADDR_NULL },
+		{ "  ", "", POL_ADDR_NULL },
+	};
+	char out[POL_ADDR_SIZE], twice[POL_ADDR_SIZE], big[400];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		T_INTEQ(pol_login_normalize(cases[i].in, out, sizeof(out)),
+		    cases[i].st, "login \"%s\" is %s", t_vis(cases[i].in),
+		    pol_addr_status_str(cases[i].st));
+		T_STREQ(out, cases[i].want, "login \"%s\" is \"%s\"",
+		    t_vis(cases[i].in), cases[i].want);
+		if (cases[i].st == POL_ADDR_OK)
+			T_OK(pol_login_normalize(out, twice, sizeof(twice)) ==
+			    POL_ADDR_OK && strcmp(twice, out) == 0,
+			    "login \"%s\" normalised twice is normalised once",
+			    t_vis(cases[i].in));
+	}
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	big[5] = ' ';
+	T_INTEQ(pol_login_normalize(big, out, sizeof(out)), POL_ADDR_TOO_LONG,
+	    "a 399-byte login with a space is too long");
+	big[POL_ADDR_MAX] = '\0';
+	T_INTEQ(pol_login_normalize(big, out, sizeof(out)), POL_ADDR_OK,
+	    "a %d-byte login with a space is taken", POL_ADDR_MAX);
+}
+
 static void
 test_normalize_bounds(void)
 {
@@ -677,6 +725,7 @@ main(void)
 {
 	test_normalize();
 	test_normalize_is_idempotent();
+	test_login_normalize();
 	test_normalize_bounds();
 	test_default_exempt();
 	test_domains();

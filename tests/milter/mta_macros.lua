@@ -41,6 +41,11 @@ local function sendmail_connect()
 	    "{daemon_name}", "MTA", "{if_addr}", "127.0.0.1")
 end
 
+local function postfix_connect()
+	return connect("203.0.113.9", "j", "mx.sendguard.test",
+	    "{daemon_name}", "smtpd", "v", "Postfix 3.7.11")
+end
+
 -- Sendmail: the login "d=1+x@example.com" arrives as xtext
 do
 	local conn = sendmail_connect()
@@ -77,12 +82,32 @@ end
 
 -- Postfix: "v" says so, and the same bytes are the login itself
 do
-	local conn = connect("203.0.113.9", "j", "mx.sendguard.test",
-	    "{daemon_name}", "smtpd", "v", "Postfix 3.7.11")
+	local conn = postfix_connect()
 	local _, re = message(conn, "", "p=q+3D@example.com", { "<a@ext.test>" })
 	is(re, SMFIR_ACCEPT, "Postfix: a login with '+3D' in it is accepted")
 	ok(sql_soon("SELECT SUM(external) FROM counters WHERE identity='p=q+3d@example.com'", "1") == "1",
 	    "Postfix: the login is not decoded (p=q+3D@example.com counts as p=q+3d@example.com)")
+	mt.disconnect(conn)
+end
+
+-- Cyrus SASL logins that are no address: taken as account names, folded
+-- to lowercase (they were tempfailed 4.7.0 at every message); a control
+-- byte is still refused
+do
+	local conn = postfix_connect()
+	local _, re = message(conn, "", "John Smith", { "<a@ext.test>" })
+	is(re, SMFIR_ACCEPT, "Postfix: the login \"John Smith\" is accepted")
+	ok(sql_soon("SELECT SUM(external) FROM counters WHERE identity='john smith'", "1") == "1",
+	    "Postfix: and counted as the identity \"john smith\"")
+	_, re = message(conn, "", "O\"Neil", { "<a@ext.test>", "<b@ext.test>" })
+	is(re, SMFIR_ACCEPT, "Postfix: the login O\"Neil is accepted")
+	ok(sql_soon("SELECT SUM(external) FROM counters WHERE identity='o' || char(34) || 'neil'", "2") == "2",
+	    "Postfix: and counted as the identity o\"neil")
+	local rm
+	rm, re = message(conn, "", "john\001smith", { "<a@ext.test>" })
+	is(final(rm, re), SMFIR_REPLYCODE, "Postfix: a login with a control byte is tempfailed " .. WHERE)
+	ok(logged("login malformed address: \"john?smith\"; tempfailing"),
+	    "Postfix: and logged, cleaned")
 	mt.disconnect(conn)
 end
 
