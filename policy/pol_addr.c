@@ -30,6 +30,28 @@ to_lower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
+/*
+ * never_cut - is the local part local[0..n) one Postfix's split_addr()
+ * leaves whole: postmaster, mailer-daemon, double-bounce, and, with '-' a
+ * delimiter, owner-* and *-request (owner_request_special, on by
+ * default)?  local is lowercase already.
+ */
+static bool
+never_cut(const char *local, size_t n, const char *delimiters)
+{
+	static const char *const whole[] = { "postmaster", "mailer-daemon",
+	    "double-bounce" };
+	size_t i;
+
+	for (i = 0; i < sizeof(whole) / sizeof(whole[0]); i++)
+		if (strlen(whole[i]) == n && memcmp(local, whole[i], n) == 0)
+			return true;
+	if (strchr(delimiters, '-') == NULL)
+		return false;
+	return (n >= 6 && memcmp(local, "owner-", 6) == 0) ||
+	    (n > 8 && memcmp(local + n - 8, "-request", 8) == 0);
+}
+
 pol_addr_status
 pol_normalize(const char *in, const char *delimiters, char *out, size_t outlen)
 {
@@ -129,9 +151,11 @@ pol_normalize(const char *in, const char *delimiters, char *out, size_t outlen)
 	 * Subaddress: cut the local part at its first delimiter outside
 	 * quotes, unless that is its first character (Postfix does the same:
 	 * "+x" stays "+x").  A quoted local part is taken whole: a cut inside
-	 * "alice+x" would leave an unbalanced quote.
+	 * "alice+x" would leave an unbalanced quote.  Postfix's reserved
+	 * names stay whole too, as Postfix delivers them.
 	 */
-	if (delimiters != NULL && *delimiters != '\0') {
+	if (delimiters != NULL && *delimiters != '\0' &&
+	    !never_cut(out, at, delimiters)) {
 		quoted = false;
 		for (cut = 0; cut < at; cut++) {
 			if (!quoted && strchr(delimiters, out[cut]) != NULL)

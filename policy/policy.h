@@ -107,7 +107,8 @@ typedef enum {
  * Strips surrounding white space and one pair of "<>", an RFC 5321 source
  * route, lowercases, and cuts the subaddress at the first character of
  * "delimiters" found in the local part outside quotes (empty string: no
- * cutting).  Normalising a result again gives it back unchanged.  The
+ * cutting), except where Postfix's split_addr() would not cut (postmaster,
+ * mailer-daemon, double-bounce; owner-* and *-request with '-').  Normalising a result again gives it back unchanged.  The
  * result is written to out (at least POL_ADDR_SIZE bytes).  On anything but
  * POL_ADDR_OK, out holds an empty string.
  */

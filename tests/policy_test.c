@@ -49,6 +49,22 @@ test_normalize(void)
 		{ "\"x+y@evil\"@local", "+", "\"x+y@evil\"@local", POL_ADDR_OK },
 		{ "alice+\"x\"@example.com", "+", "alice@example.com",
 		  POL_ADDR_OK },
+		/* Postfix's split_addr() leaves these local parts whole. */
+		{ "MAILER-DAEMON@example.com", "+-", "mailer-daemon@example.com",
+		  POL_ADDR_OK },
+		{ "double-bounce@example.com", "-", "double-bounce@example.com",
+		  POL_ADDR_OK },
+		{ "owner-list+x@example.com", "+-", "owner-list+x@example.com",
+		  POL_ADDR_OK },
+		{ "list-request@example.com", "-", "list-request@example.com",
+		  POL_ADDR_OK },
+		{ "mailer-daemon+x@example.com", "+-", "mailer@example.com",
+		  POL_ADDR_OK },
+		{ "owner-list+x@example.com", "+", "owner-list@example.com",
+		  POL_ADDR_OK },
+		{ "bob+x-request@example.com", "+", "bob@example.com",
+		  POL_ADDR_OK },
+		{ "a-request@x", "+-", "a-request@x", POL_ADDR_OK },
 		/* RFC 5321 quoted-pairs: an escaped quote closes nothing. */
 		{ "\"John\\\"Smith\"@Ext.test", "+",
 		  "\"john\\\"smith\"@ext.test", POL_ADDR_OK },
@@ -93,7 +109,8 @@ test_normalize_is_idempotent(void)
 		"\"\"@x", "a@b.c.", ".@x", "a@-.",
 		"\"john\\\"smith\"@ext.test", "\"a\\\\\"+x@example.com",
 		"\"a\\\"+x\"@example.com", "\"a\\\"\"+b\"@c",
-		"\"a\\@b\"@c", "\"x\\ y\"@z",
+		"\"a\\@b\"@c", "\"x\\ y\"@z", "owner-a+b@c", "a-b-request@c",
+		"mailer-daemon", "double-bounce+x@c", "owner-@c",
 	};
 	static const char *const delims[] = { "+", "+-._", "\"", "" };
 	char once[POL_ADDR_SIZE], twice[POL_ADDR_SIZE];
