@@ -74,7 +74,7 @@ BENCH_PROGS = $(B)/bench/miltgen $(B)/bench/null_milter
 UNIT_TESTS = $(B)/tests/policy_test $(B)/tests/store_test \
 	     $(B)/tests/store_records_test $(B)/tests/store_writer_test \
 	     $(B)/tests/conf_test $(B)/tests/conf_net_test \
-	     $(B)/tests/conf_daemon_test \
+	     $(B)/tests/conf_daemon_test $(B)/tests/conf_policy_test \
 	     $(B)/tests/store_admin_test $(B)/tests/ctl_time_test \
 	     $(B)/tests/alert_json_test $(B)/tests/spam_test \
 	     $(B)/tests/count_test
@@ -112,6 +112,9 @@ $(B)/tests/store_writer_test: $(call obj,tests/store_writer_test.c $(STORE_SRC))
 $(B)/tests/conf_test: $(call obj,tests/conf_test.c $(CONF_SRC) $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG)
 $(B)/tests/conf_net_test: $(call obj,tests/conf_net_test.c $(CONF_SRC) $(POLICY_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG)
+$(B)/tests/conf_policy_test: $(call obj,tests/conf_policy_test.c $(CONF_SRC) \
+	    $(POLICY_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CONFIG)
 $(B)/tests/conf_daemon_test: $(call obj,tests/conf_daemon_test.c $(CONF_SRC) \
 	    $(POLICY_SRC))
