@@ -12,86 +12,15 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 . tests/lib/tap.sh
 . tests/lib/dblock.sh
+. tests/lib/ctl.sh
 
-CTL=./sendguardctl
-FIX=./build/tests/ctl_fixture
-DIR=$(mktemp -d /tmp/sendguard-ctl.XXXXXX) || exit 2
-
-cleanup() {
-	[ -n "$DB_LOCK_PID" ] && kill "$DB_LOCK_PID" 2>/dev/null
-	exec 3>&- 2>/dev/null
-	rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-NOW=2026-11-23T14:05:00Z
-T0=1795442700			# $NOW in seconds
-DB=$DIR/sg.db
-CONF=$DIR/sg.conf
-# the actor recorded for unblock and block, as sudo would set it
-export SUDO_USER=admin-tester
-# --now may date unblock and block here (only here: see the cap below)
-export SENDGUARDCTL_TEST_CLOCK=1
-
-cat >"$CONF" <<EOF
-database = "$DB";
-busy_timeout_ms = 200;
-local_domains = [ "example.com" ];
-limits = { external_recipients_per_hour = 3; };
+ctl_setup ctl
+cat >>"$CONF" <<EOF
 policies = (
   { match = [ "@vip.example.com" ]; limits = { recipients_per_day = 50000; }; },
   { match = [ "noreply@example.com" ]; exempt = true; }
 );
 EOF
-
-# run NAME [--at TIME] ARG... - sendguardctl on $CONF at $NOW (or TIME);
-# stdout, stderr and the status go to $DIR/NAME.{out,err} and $RC
-run() {
-	_name=$1
-	shift
-	_at=$NOW
-	if [ "$1" = "--at" ]; then
-		_at=$2
-		shift 2
-	fi
-	"$CTL" -c "$CONF" --now "$_at" "$@" >"$DIR/$_name.out" \
-	    2>"$DIR/$_name.err"
-	RC=$?
-}
-
-# status WHAT WANT - the last run's exit status
-status() {
-	tap_eq "$1 (exit $2)" "$RC" "$2" || { tap_diag "$DIR/$_name.out";
-	    tap_diag "$DIR/$_name.err"; }
-}
-
-# json WHAT NAME FILTER - NAME.out is JSON and jq -e FILTER holds on it
-json() {
-	if jq -e "$3" "$DIR/$2.out" >/dev/null 2>"$DIR/jq.err"; then
-		tap_ok "$1"
-	else
-		tap_fail "$1" "jq -e '$3' is false or the JSON is invalid:"
-		tap_diag "$DIR/jq.err"
-		tap_diag "$DIR/$2.out"
-	fi
-}
-
-# one_line WHAT NAME - NAME.err is exactly one line, under 300 bytes
-one_line() {
-	if [ "$(wc -l <"$DIR/$2.err")" -eq 1 ] &&
-	    [ "$(wc -c <"$DIR/$2.err")" -lt 300 ]; then
-		tap_ok "$1"
-	else
-		tap_fail "$1" "stderr is not one short line:"
-		head -c 600 "$DIR/$2.err" | sed -e 's/^/#   | /'
-	fi
-}
-
-for t in jq sqlite3; do
-	command -v $t >/dev/null 2>&1 ||
-	    tap_fail "prerequisite $t present (make deps-test)"
-done
 
 # --- before there is a database ----------------------------------------------
 
