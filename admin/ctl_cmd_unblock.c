@@ -18,7 +18,9 @@
  * --until +1s over the milter's restriction was an unblock the cap never
  * saw, and its running out forgave the counts as well).  That is decided
  * under the write transaction that replaces, and the "blocked" event of a
- * replacement says so in its reason.
+ * replacement says so in its reason.  A replacement keeps the facts of the
+ * restriction it replaces (limit, count, client, queue id, start): they are
+ * what the milter found, and the cap counts an unblock by its limit.
  */
 #include <stdio.h>
 #include <string.h>
@@ -180,9 +182,26 @@ refuse_sooner(const ctl_t *c, const store_restriction *r,
 	return CTL_EXIT_USAGE;
 }
 
+/* keep_facts - a block that replaces old keeps what the milter found
+ * (the limit crossed, its value and count, the client and queue id of the
+ * message) and when it began; only the end, the actor and the reason are
+ * the block's */
+static void
+keep_facts(store_restriction *r, const store_restriction *old)
+{
+	memcpy(r->sr_limit, old->sr_limit, sizeof(r->sr_limit));
+	r->sr_limit_value = old->sr_limit_value;
+	r->sr_count = old->sr_count;
+	r->sr_created_at = old->sr_created_at;
+	memcpy(r->sr_client_address, old->sr_client_address,
+	    sizeof(r->sr_client_address));
+	memcpy(r->sr_queue_id, old->sr_queue_id, sizeof(r->sr_queue_id));
+}
+
 /* put - the write transaction of block: expire a ran-out restriction,
- * refuse to end one in force sooner, replace it (the event's reason then
- * says so), commit.  0 done, 2 refused (*old filled), -1 error */
+ * refuse to end one in force sooner, replace it (keeping its facts; the
+ * event's reason then says so), commit.  0 done, 2 refused (*old filled),
+ * -1 error */
 static int
 put(ctl_t *c, store_restriction *r, const char *reason,
     store_restriction *old, bool *had, char *err, size_t errlen)
@@ -202,13 +221,16 @@ put(ctl_t *c, store_restriction *r, const char *reason,
 		store_rollback(st);
 		return CTL_EXIT_USAGE;
 	}
-	if (*had)
+	if (*had) {
+		keep_facts(r, old);
 		snprintf(r->sr_reason, sizeof(r->sr_reason), REPLACING ": %s",
 		    reason);
-	else
+	} else
 		snprintf(r->sr_reason, sizeof(r->sr_reason), "%s", reason);
-	if (store_restriction_put(st, r, STORE_EV_BLOCKED, err, errlen) != 0 ||
-	    store_commit(st, err, errlen) != 0)
+	/* the blocked event is dated now, also when the row keeps the start
+	 * of the restriction it replaced */
+	if (store_restriction_put_at(st, r, STORE_EV_BLOCKED, c->ctx_now, err,
+	    errlen) != 0 || store_commit(st, err, errlen) != 0)
 		goto fail;
 	return 0;
 fail:

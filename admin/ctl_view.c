@@ -161,13 +161,15 @@ ctl_event_line(FILE *f, const store_event *e)
 	if (r->sr_reason[0] != '\0')
 		fprintf(f, ": %s", ctl_clean(r->sr_reason, why, sizeof(why)));
 	/* A restriction's start says how long it lasts; its end (expired,
-	 * unblocked) carries the facts of the restriction it ends, which
-	 * the words say, lest they read as the unblocking admin's. */
+	 * unblocked) carries the facts of the restriction it ends, and a
+	 * block those of the restriction it replaced (a new block has no
+	 * client): the words say so, lest they read as the admin's. */
 	if (starts)
 		fprintf(f, "; until %s", r->sr_has_expiry ?
 		    ctl_time_format(r->sr_expires_at, until) : "cleared");
 	if (r->sr_client_address[0] != '\0' || r->sr_queue_id[0] != '\0')
-		fprintf(f, " (%sclient %s, queue id %s)", starts ||
+		fprintf(f, " (%sclient %s, queue id %s)",
+		    e->se_kind == STORE_EV_RESTRICTED ||
 		    e->se_kind == STORE_EV_ALERTED ? "" : "restriction: ",
 		    r->sr_client_address[0] != '\0' ? ctl_clean(
 		    r->sr_client_address, addr, sizeof(addr)) : "unknown",

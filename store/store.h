@@ -191,10 +191,6 @@ int		store_restriction_get(store_t *st, const char *identity,
     char *err, size_t errlen);
 
 /*
- * store_restriction_put - restrict r->sr_identity (replacing a restriction
- * it may have) and append a history event of kind (RESTRICTED or BLOCKED).
- */
-/*
  * store_restriction_lookup - store_restriction_get, and also *ran_out:
  * the identity has a restriction that ran out by now but is not yet
  * moved to the history (store_expire does that).  *out is filled in
@@ -204,8 +200,22 @@ int		store_restriction_lookup(store_t *st, const char *identity,
     int64_t now, store_restriction *out, bool *found, bool *ran_out,
     char *err, size_t errlen);
 
+/*
+ * store_restriction_put - restrict r->sr_identity (replacing a restriction
+ * it may have) and append a history event of kind (RESTRICTED or BLOCKED)
+ * with r's facts, dated r->sr_created_at.
+ */
 int		store_restriction_put(store_t *st, const store_restriction *r,
     store_event_kind kind, char *err, size_t errlen);
+
+/*
+ * store_restriction_put_at - the same, the event dated at: a block that
+ * replaces a restriction keeps that restriction's start (sr_created_at)
+ * but happens now.
+ */
+int		store_restriction_put_at(store_t *st,
+    const store_restriction *r, store_event_kind kind, int64_t at,
+    char *err, size_t errlen);
 
 /*
  * store_restriction_clear - remove identity's restriction, append an

@@ -169,6 +169,14 @@ int
 store_restriction_put(store_t *st, const store_restriction *r,
     store_event_kind kind, char *err, size_t errlen)
 {
+	return store_restriction_put_at(st, r, kind, r->sr_created_at, err,
+	    errlen);
+}
+
+int
+store_restriction_put_at(store_t *st, const store_restriction *r,
+    store_event_kind kind, int64_t at, char *err, size_t errlen)
+{
 	struct store_binder b = { st->st_c->sc_stmt[S_RESTR_PUT], SQLITE_OK };
 	bool own;
 	int rc = -1;
@@ -203,7 +211,7 @@ store_restriction_put(store_t *st, const store_restriction *r,
 		goto out;
 	if (store_run(st, S_RESTR_PUT, "restriction put", err, errlen) != 0)
 		goto out;
-	if (event_insert(st, kind, r->sr_created_at, r, err, errlen) != 0)
+	if (event_insert(st, kind, at, r, err, errlen) != 0)
 		goto out;
 	rc = 0;
 out:

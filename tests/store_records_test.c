@@ -92,6 +92,15 @@ test_put_replaces_a_restriction_and_logs_each_event(void)
 	T_INTEQ(store_restriction_put(st, &r, STORE_EV_EXPIRED, errbuf,
 	    sizeof(errbuf)), -1, "put with an EXPIRED event is refused");
 	T_INTEQ(store_errkind(st), STORE_ERR_INTERNAL, "as INTERNAL");
+	/* a block that replaces keeps the start; its event is dated now */
+	T_INTEQ(store_restriction_put_at(st, &r, STORE_EV_BLOCKED, NOW + 50,
+	    errbuf, sizeof(errbuf)), 0, "put_at");
+	T_INTEQ(raw_int(fx.fx_db, "SELECT count(*) FROM restrictions"
+	    " WHERE created_at = 1700000010"), 1,
+	    "put_at: the row keeps the restriction's created_at");
+	T_INTEQ(raw_int(fx.fx_db, "SELECT at FROM events"
+	    " WHERE kind = 'blocked'"), NOW + 50,
+	    "put_at: the event is dated at, not created_at");
 	store_close(st);
 	fx_teardown(&fx);
 }
