@@ -8,9 +8,11 @@
  * accepted.  It first reminds the admin that a sender over the limits is
  * usually a compromised account, and it refuses (exit 3) past
  * unblock.max_per_30_days unblocks of one identity unless --force.  The
- * cap is checked again inside the write transaction that clears, so two
- * admins at once cannot both slip past it.  Nothing is printed while the
- * write lock is held: a slow terminal must not stall the milter.
+ * restriction and the cap are checked again inside the write transaction
+ * that clears, in that order, so two admins at once cannot both slip past
+ * the cap, and the second is told the sender is no longer restricted.
+ * Nothing is printed while the write lock is held: a slow terminal must
+ * not stall the milter.
  *
  * block restricts an identity by hand until a time or until cleared.  It
  * may replace a restriction in force only by one that ends no sooner:
@@ -65,21 +67,31 @@ remind(const char *id, const store_restriction *r)
 	fflush(stdout);
 }
 
-/* clear - the write transaction: check the cap again, clear, commit;
- * the recorded reason says "forced past the cap" if the count taken here,
- * under the write lock, is at the cap (another admin may have unblocked
- * since the look).  0 done, 1 not restricted any more, 3 cap reached
- * meanwhile, -1 error */
+/* clear - the write transaction: look the restriction up again, check
+ * the cap again, clear, commit.  A restriction gone by now (another admin
+ * unblocked it, or it ran out) is "no longer restricted" before the cap
+ * is counted: the loser of two admins at the cap must not be told the cap
+ * refused what is already done.  The recorded reason says "forced past
+ * the cap" if the count taken here, under the write lock, is at the cap.
+ * 0 done, 1 not restricted any more, 3 cap reached meanwhile, -1 error */
 static int
 clear(ctl_t *c, const char *id, const char *actor, const char *reason,
     bool force, int cap, unsigned *unblocks, char *err, size_t errlen)
 {
 	store_t *st = c->ctx_store;
 	char why[STORE_REASON_SIZE];
+	store_restriction r;
 	bool found = false;
 
 	if (store_begin(st, true, err, errlen) != 0 ||
-	    store_unblock_count(st, id, c->ctx_now - CTL_UNBLOCK_WINDOW,
+	    store_restriction_get(st, id, c->ctx_now, &r, &found, err,
+	    errlen) != 0)
+		goto fail;
+	if (!found) {
+		store_rollback(st);
+		return CTL_EXIT_NOT_FOUND;
+	}
+	if (store_unblock_count(st, id, c->ctx_now - CTL_UNBLOCK_WINDOW,
 	    unblocks, err, errlen) != 0)
 		goto fail;
 	if (!force && cap_reached(cap, *unblocks)) {

@@ -52,4 +52,45 @@ json "a block of a sender with none is manual, from now, with no client" \
 	.count == 0 and .client_address == null and
 	.created_at == "2026-11-23T14:05:00Z"'
 
+# --- two admins unblock at once, at the cap ----------------------------------
+# Admin B looks (alice restricted, 2 unblocks of 3) and waits for the write
+# lock, which admin A holds while unblocking her: A's is the third unblock.
+# B must then say she is no longer restricted (exit 1), not that the cap
+# refused (3) an unblock that is already done.
+
+sed -e 's/^busy_timeout_ms = .*/busy_timeout_ms = 5000;/' "$CONF" \
+    >"$DIR/slow.conf"
+"$FIX" "$DB" restrict alice@example.com external_recipients_per_hour 3 4 \
+    $((T0 - 600)) $((T0 + 3600)) 203.0.113.9 -
+for _ago in 7200 3600; do
+	"$FIX" "$DB" event unblocked alice@example.com $((T0 - _ago)) \
+	    admin-c earlier
+done
+sqlite3 "$DB" "UPDATE events SET limit_name = 'external_recipients_per_hour'
+    WHERE kind = 'unblocked'"
+if db_lock "$DB" "$DIR/lock.fifo"; then
+	"$CTL" -c "$DIR/slow.conf" --now "$NOW" unblock alice@example.com \
+	    >"$DIR/race.out" 2>"$DIR/race.err" 3>&- &
+	_b=$!
+	# B has looked once its reminder is out; it then waits for the lock
+	_i=0
+	while ! grep -q Reminder "$DIR/race.out" && [ "$_i" -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	# A's unblock, under the lock B waits for
+	echo "DELETE FROM restrictions WHERE identity = 'alice@example.com';
+	    INSERT INTO events (at, kind, identity, limit_name, actor)
+	    VALUES ($T0, 'unblocked', 'alice@example.com',
+	    'external_recipients_per_hour', 'admin-a'); COMMIT;" >&3
+	wait "$_b"
+	RC=$? _name=race
+	db_unlock
+	status "the loser of two unblocks at the cap: no longer restricted" 1
+	tap_grep "saying so" "$DIR/race.err" \
+	    '"alice@example.com" is no longer restricted (cleared or expired meanwhile); nothing to unblock'
+else
+	tap_fail "another process holds the database's write lock"
+fi
+
 tap_done
