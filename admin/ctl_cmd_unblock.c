@@ -7,7 +7,10 @@
  * the restriction up for every message, so the very next message is
  * accepted.  It first reminds the admin that a sender over the limits is
  * usually a compromised account, and it refuses (exit 3) past
- * unblock.max_per_30_days unblocks of one identity unless --force.  The
+ * unblock.max_per_30_days unblocks of one identity unless --force.  Only
+ * unblocks of the milter's restrictions count, and a block by hand
+ * (limit manual) is lifted whatever the count, with a note instead of the
+ * reminder: an admin's own blocks must not use up the cap.  The
  * restriction and the cap are checked again inside the write transaction
  * that clears, in that order, so two admins at once cannot both slip past
  * the cap, and the second is told the sender is no longer restricted.
@@ -35,6 +38,15 @@
 #define FORCED	"forced past unblock.max_per_30_days"
 #define REPLACING	"replacing the restriction in force"
 
+/* by_hand - is r an admin's block (of a sender that had no restriction)?
+ * Its unblock is not what the cap is about, nor is the sender one the
+ * limits caught: unblocking it neither counts nor is refused. */
+static bool
+by_hand(const store_restriction *r)
+{
+	return strcmp(r->sr_limit, STORE_LIMIT_MANUAL) == 0;
+}
+
 /* cap_reached - has id had cap (> 0) unblocks in the last 30 days? */
 static bool
 cap_reached(int cap, unsigned unblocks)
@@ -53,17 +65,26 @@ refuse_cap(const ctl_t *c, const char *id, unsigned unblocks, int cap)
 	return CTL_EXIT_CAP;
 }
 
-/* remind - what to do about the account before it sends again */
+/* remind - what to do about the account before it sends again; of a
+ * block by hand, whose it was and that its unblock is not counted */
 static void
 remind(const char *id, const store_restriction *r)
 {
-	char why[STORE_REASON_SIZE];
+	char why[STORE_REASON_SIZE], who[STORE_ACTOR_SIZE];
 
-	printf("Reminder: %s was restricted (%s). A sender over the limits "
-	    "is usually a compromised account: reset its password, and check "
-	    "it for forwarding rules, app passwords and sign-ins you do not "
-	    "recognise before it sends again.\n", id,
-	    ctl_clean(r->sr_reason, why, sizeof(why)));
+	if (by_hand(r))
+		printf("Note: %s was blocked by hand by %s (%s). Lifting a "
+		    "block by hand does not count against "
+		    "unblock.max_per_30_days.\n", id,
+		    ctl_clean(r->sr_actor, who, sizeof(who)),
+		    ctl_clean(r->sr_reason, why, sizeof(why)));
+	else
+		printf("Reminder: %s was restricted (%s). A sender over the "
+		    "limits is usually a compromised account: reset its "
+		    "password, and check it for forwarding rules, app "
+		    "passwords and sign-ins you do not recognise before it "
+		    "sends again.\n", id,
+		    ctl_clean(r->sr_reason, why, sizeof(why)));
 	fflush(stdout);
 }
 
@@ -71,12 +92,14 @@ remind(const char *id, const store_restriction *r)
  * the cap again, clear, commit.  A restriction gone by now (another admin
  * unblocked it, or it ran out) is "no longer restricted" before the cap
  * is counted: the loser of two admins at the cap must not be told the cap
- * refused what is already done.  The recorded reason says "forced past
- * the cap" if the count taken here, under the write lock, is at the cap.
- * 0 done, 1 not restricted any more, 3 cap reached meanwhile, -1 error */
+ * refused what is already done.  A block by hand is cleared whatever the
+ * count (*counted false).  The recorded reason says "forced past the cap"
+ * if the count taken here, under the write lock, is at the cap.  0 done,
+ * 1 not restricted any more, 3 cap reached meanwhile, -1 error */
 static int
 clear(ctl_t *c, const char *id, const char *actor, const char *reason,
-    bool force, int cap, unsigned *unblocks, char *err, size_t errlen)
+    bool force, int cap, unsigned *unblocks, bool *counted, char *err,
+    size_t errlen)
 {
 	store_t *st = c->ctx_store;
 	char why[STORE_REASON_SIZE];
@@ -94,11 +117,12 @@ clear(ctl_t *c, const char *id, const char *actor, const char *reason,
 	if (store_unblock_count(st, id, c->ctx_now - CTL_UNBLOCK_WINDOW,
 	    unblocks, err, errlen) != 0)
 		goto fail;
-	if (!force && cap_reached(cap, *unblocks)) {
+	*counted = !by_hand(&r);
+	if (*counted && !force && cap_reached(cap, *unblocks)) {
 		store_rollback(st);
 		return CTL_EXIT_CAP;
 	}
-	if (cap_reached(cap, *unblocks))
+	if (*counted && cap_reached(cap, *unblocks))
 		snprintf(why, sizeof(why), FORCED "%s%s",
 		    reason[0] != '\0' ? ": " : "", reason);
 	else
@@ -122,7 +146,7 @@ ctl_cmd_unblock(ctl_t *c, int argc, char **argv)
 	char id[POL_ADDR_SIZE], err[CTL_ERR_SIZE], actor[STORE_ACTOR_SIZE];
 	store_restriction r;
 	unsigned unblocks = 0;
-	bool found = false;
+	bool found = false, counted = true;
 	int cap, rc;
 
 	/* the identity last: it needs the configuration */
@@ -144,13 +168,13 @@ ctl_cmd_unblock(ctl_t *c, int argc, char **argv)
 		    ctl_quote(id));
 		return CTL_EXIT_NOT_FOUND;
 	}
-	if (force == NULL && cap_reached(cap, unblocks))
+	if (force == NULL && !by_hand(&r) && cap_reached(cap, unblocks))
 		return refuse_cap(c, id, unblocks, cap);
 	remind(id, &r);
 
 	ctl_actor(actor, sizeof(actor));
-	rc = clear(c, id, actor, reason, force != NULL, cap, &unblocks, err,
-	    sizeof(err));
+	rc = clear(c, id, actor, reason, force != NULL, cap, &unblocks,
+	    &counted, err, sizeof(err));
 	if (rc < 0)
 		return ctl_store_failed(c, err);
 	if (rc == CTL_EXIT_CAP)
@@ -161,8 +185,12 @@ ctl_cmd_unblock(ctl_t *c, int argc, char **argv)
 		return rc;
 	}
 	printf("%s: restriction cleared and counters reset by %s; the next "
-	    "message is accepted. Unblocks in the last 30 days: %u", id,
-	    actor, unblocks + 1);
+	    "message is accepted. ", id, actor);
+	if (counted)
+		printf("Unblocks in the last 30 days: %u", unblocks + 1);
+	else
+		printf("A block by hand is not counted against the cap; "
+		    "unblocks in the last 30 days: %u", unblocks);
 	if (cap > 0)
 		printf(" (cap %d)", cap);
 	printf(".\n");

@@ -54,6 +54,10 @@ typedef struct store_opts {
 	bool		so_shared_writer;
 } store_opts;
 
+/* The limit of a block by hand (sendguardctl block of a sender that had
+ * no restriction): its unblocks are not counted (store_unblock_count). */
+#define STORE_LIMIT_MANUAL	"manual"
+
 /* Room for the strings of a record, with their terminators. */
 #define STORE_IDENTITY_SIZE	321
 #define STORE_REASON_SIZE	256
@@ -66,7 +70,8 @@ typedef struct store_opts {
 typedef struct store_restriction {
 	char		sr_identity[STORE_IDENTITY_SIZE];
 	char		sr_reason[STORE_REASON_SIZE];	/* human text */
-	char		sr_limit[STORE_NAME_SIZE];	/* limit name, or "manual" */
+	char		sr_limit[STORE_NAME_SIZE];	/* limit name, or
+							 * STORE_LIMIT_MANUAL */
 	uint32_t	sr_limit_value;
 	uint32_t	sr_count;		/* the count that crossed */
 	int64_t		sr_created_at;		/* seconds since the epoch */
@@ -320,7 +325,9 @@ int		store_usage_top(store_t *st, int64_t hour_from, int64_t day_from,
     store_usage *out, size_t max, size_t *n, char *err, size_t errlen);
 
 /* store_unblock_count - how many UNBLOCKED events identity has at or after
- * since (the admin's cap over 30 days). */
+ * since that cleared a restriction the milter made, not a block by hand
+ * (limit STORE_LIMIT_MANUAL): the admin's cap over 30 days.  A block that
+ * replaces the milter's restriction keeps its limit, so it counts. */
 int		store_unblock_count(store_t *st, const char *identity,
     int64_t since, unsigned *n, char *err, size_t errlen);
 

@@ -1,6 +1,7 @@
 /*
  * store_admin.c - the queries of sendguardctl: the restrictions in force,
- * the event history, the busiest senders and the unblock count of one.
+ * the event history, the busiest senders and the unblock count of one
+ * (the unblocks the cap counts: not of blocks by hand).
  *
  * These run by hand, not per message, so their statements are prepared
  * per call rather than kept on every milter handle.  Each call is one
@@ -214,9 +215,11 @@ int
 store_unblock_count(store_t *st, const char *identity, int64_t since,
     unsigned *n, char *err, size_t errlen)
 {
+	/* an unblock of an admin's own block is not what the cap is about */
 	static const char sql[] =
 	    "SELECT count(*) FROM events"
-	    " WHERE identity = ?1 AND at >= ?2 AND kind = 'unblocked'";
+	    " WHERE identity = ?1 AND at >= ?2 AND kind = 'unblocked'"
+	    " AND limit_name IS NOT '" STORE_LIMIT_MANUAL "'";
 	struct store_binder b;
 	sqlite3_stmt *s;
 	int rc;

@@ -52,6 +52,59 @@ json "a block of a sender with none is manual, from now, with no client" \
 	.count == 0 and .client_address == null and
 	.created_at == "2026-11-23T14:05:00Z"'
 
+# --- the cap counts unblocks of the milter's restrictions, not of blocks ----
+# (three block --until +2h / unblock cycles used to use it up: the first
+# real restriction's unblock was then refused with exit 3)
+
+for _m in 1 2 3; do
+	run sam_block_$_m --at "2026-11-23T14:1$_m:00Z" block sam@example.com \
+	    --until +2h --reason "on leave"
+	run sam_unblock_$_m --at "2026-11-23T14:1$_m:30Z" unblock \
+	    sam@example.com
+	status "unblock of an admin's own block, number $_m" 0
+done
+tap_grep "is not told the sender is a compromised account" \
+    "$DIR/sam_unblock_3.out" \
+    "Note: sam@example.com was blocked by hand by admin-tester (on leave). Lifting a block by hand does not count against unblock.max_per_30_days."
+if grep -q "compromised" "$DIR/sam_unblock_3.out"; then
+	tap_fail "nor reminded of compromise"
+else
+	tap_ok "nor reminded of compromise"
+fi
+tap_grep "and is told it did not count" "$DIR/sam_unblock_3.out" \
+    "sam@example.com: restriction cleared and counters reset by admin-tester; the next message is accepted. A block by hand is not counted against the cap; unblocks in the last 30 days: 0 (cap 3)."
+"$FIX" "$DB" restrict sam@example.com external_recipients_per_hour 3 4 \
+    $((T0 + 1200)) $((T0 + 35700)) 203.0.113.9 -
+run sam_real --at 2026-11-23T14:30:00Z unblock sam@example.com
+status "the unblock of the milter's restriction after them is not refused" 0
+tap_grep "and is the first one counted" "$DIR/sam_real.out" \
+    "Unblocks in the last 30 days: 1 (cap 3)."
+tap_grep "with the reminder of compromise" "$DIR/sam_real.out" \
+    "usually a compromised account"
+run sam_show --at 2026-11-23T14:30:00Z show sam@example.com --json
+json "show counts only that one" sam_show '.unblocks_30d == 1'
+
+# at the cap: a block by hand is still lifted, and not as forced; a block
+# over the milter's restriction does not launder the cap (it keeps the
+# milter's limit, as tested above)
+for _m in 1 2 3; do
+	"$FIX" "$DB" restrict tom@example.com external_recipients_per_hour 3 4 \
+	    $((T0 - 600 + _m)) $((T0 + 3600)) 203.0.113.9 -
+	run tom_u$_m --at "2026-11-23T14:0$_m:00Z" unblock tom@example.com
+done
+run tom_block block tom@example.com --until +1h --reason "while we look"
+run tom_manual unblock tom@example.com --reason "looked"
+status "at the cap, an admin's own block is still lifted" 0
+run tom_hist history tom@example.com --json
+json "and its event does not say forced past the cap" tom_hist \
+    '.[0].kind == "unblocked" and .[0].reason == "looked"'
+"$FIX" "$DB" restrict tom@example.com external_recipients_per_hour 3 4 \
+    $T0 $((T0 + 3600)) 203.0.113.9 -
+run tom_over block tom@example.com --until +2h
+status "a block over the milter's restriction at the cap" 0
+run tom_launder unblock tom@example.com
+status "cannot launder it: its unblock is refused by the cap" 3
+
 # --- two admins unblock at once, at the cap ----------------------------------
 # Admin B looks (alice restricted, 2 unblocks of 3) and waits for the write
 # lock, which admin A holds while unblocking her: A's is the third unblock.
