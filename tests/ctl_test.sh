@@ -505,8 +505,11 @@ json "the forced unblock says so in the history" cap_hist \
     '.[0].kind == "unblocked" and
 	.[0].reason == "forced past unblock.max_per_30_days: CEO"'
 run cap_list --at 2026-11-23T14:12:00Z list --json
-json "unblocks_30d counts them all" cap_list \
+json "after the forced unblock alice is not listed" cap_list \
     'map(select(.identity == "alice@example.com")) == []'
+run cap_count --at 2026-11-23T14:12:00Z show alice@example.com --json
+json "unblocks_30d counts them all: three within the cap and the forced one" \
+    cap_count '.unblocks_30d == 4 and .unblock_cap == 3'
 
 # 31 days later the old unblocks are outside the window
 run block_late --at 2026-12-24T14:00:00Z block alice@example.com
