@@ -122,7 +122,7 @@ $(B)/tests/conf_daemon_test: $(call obj,tests/conf_daemon_test.c $(CONF_SRC) \
 $(B)/tests/store_admin_test: $(call obj,tests/store_admin_test.c $(STORE_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SQLITE)
 $(B)/tests/ctl_time_test: $(call obj,tests/ctl_time_test.c admin/ctl_time.c \
-	    admin/ctl_json.c $(UTIL_SRC))
+	    admin/ctl_json.c admin/ctl_table.c $(UTIL_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^
 $(B)/tests/count_test: $(call obj,tests/count_test.c milter/milt_count.c \
 	    milter/milt_pool.c milter/milt_log.c $(STORE_SRC) $(POLICY_SRC))

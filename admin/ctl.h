@@ -79,7 +79,8 @@ void		ctl_err(const ctl_t *c, const char *fmt, ...);
 int		ctl_store_failed(const ctl_t *c, const char *err);
 
 /*
- * ctl_quote - arg for a message: control characters as '?', at most 64
+ * ctl_quote - arg for a message, in double quotes: cleaned (ctl_clean:
+ * control characters and bytes that are not UTF-8 as '?'), at most 64
  * bytes, cut before a UTF-8 character, and "..." (a 10 kB argument is not
  * echoed whole).  The result
  * lives in one of four static buffers.

@@ -61,18 +61,11 @@ ctl_quote(const char *arg)
 	static char buf[4][QUOTE_MAX + 8];
 	static int k;
 	char *b = buf[k++ % 4];
-	size_t cut = QUOTE_MAX, back;
 
-	ctl_clean(arg, b + 1, QUOTE_MAX + 1);
+	/* cleaned, and cut before a character, never inside one */
 	b[0] = '"';
-	if (strlen(arg) > QUOTE_MAX) {
-		/* cut before a character, not inside one: back over at most
-		 * three continuation bytes (UTF-8's longest character) */
-		for (back = 0; back < 3 && cut > 0 &&
-		    ((unsigned char)arg[cut] & 0xc0) == 0x80; back++)
-			cut--;
-		strcpy(b + 1 + cut, "...");
-	}
+	if (arg[ctl_clean_len(arg, b + 1, QUOTE_MAX + 1)] != '\0')
+		strcat(b, "...");
 	strcat(b, "\"");
 	return b;
 }

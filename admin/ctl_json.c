@@ -3,7 +3,9 @@
  * string escaping (RFC 8259).
  *
  * Identities and reasons come from the database, which the milter filled
- * from SMTP: they may hold anything.  Control characters are escaped,
+ * from SMTP: they may hold anything.  Control characters are escaped
+ * (RFC 8259 asks it of C0; C1 and the bidirectional overrides and isolates
+ * too, util_cp_control, so the JSON shown raw on a terminal is inert),
  * and a byte that does not start a well-formed UTF-8 sequence (overlong,
  * surrogate, beyond U+10FFFF, cut short) becomes U+FFFD, so the output is
  * always valid JSON in UTF-8.  Nothing is allocated; write errors are
@@ -86,6 +88,7 @@ void
 ctl_json_escape(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
 	size_t n;
 
 	fputc('"', f);
@@ -97,10 +100,11 @@ ctl_json_escape(FILE *f, const char *s)
 			fputs("\\n", f), p++;
 		} else if (*p == '\t') {
 			fputs("\\t", f), p++;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fprintf(f, "\\u%04x", *p++);
-		} else if ((n = util_utf8_len(p)) == 0) {
+		} else if ((n = util_utf8_decode(p, &cp)) == 0) {
 			fputs("\\ufffd", f), p++;
+		} else if (util_cp_control(cp)) {
+			/* the same string to a parser, inert on a terminal */
+			fprintf(f, "\\u%04x", (unsigned)cp), p += n;
 		} else {
 			fwrite(p, 1, n, f);
 			p += n;

@@ -8,11 +8,13 @@
  */
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl_table.h"
+#include "../util/util.h"
 
 #define CELL_MAX	1024	/* longest cell kept, in bytes */
 
@@ -23,15 +25,38 @@ struct ctl_table {
 	char	      **t_cells;
 };
 
+size_t
+ctl_clean_len(const char *s, char *out, size_t outlen)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+	uint32_t cp;
+
+	while (*p != '\0') {
+		if ((n = util_utf8_decode(p, &cp)) == 0 || util_cp_control(cp)) {
+			/* one '?' a control character, or a byte that is not
+			 * UTF-8 */
+			if (i + 1 >= outlen)
+				break;
+			out[i++] = '?';
+			p += n == 0 ? 1 : n;
+		} else {
+			/* a character whole, or not at all */
+			if (i + n >= outlen)
+				break;
+			memcpy(out + i, p, n);
+			i += n;
+			p += n;
+		}
+	}
+	out[i] = '\0';
+	return (size_t)((const char *)p - s);
+}
+
 char *
 ctl_clean(const char *s, char *out, size_t outlen)
 {
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < outlen; i++)
-		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ?
-		    '?' : s[i];
-	out[i] = '\0';
+	(void)ctl_clean_len(s, out, outlen);
 	return out;
 }
 

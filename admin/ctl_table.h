@@ -2,9 +2,9 @@
  * ctl_table.h - aligned text tables for people: a header row, then rows of
  * cells, each column as wide as its widest cell, two spaces apart.
  *
- * Cells are copied when added, with control characters (and DEL) shown as
- * '?', so nothing from the database can move the cursor of the terminal
- * that shows it.  Widths count UTF-8 characters, not bytes.  The table
+ * Cells are copied when added, cleaned by ctl_clean, so nothing from the
+ * database can move the cursor of the terminal that shows it or reorder
+ * its line.  Widths count UTF-8 characters, not bytes.  The table
  * owns its copies; ctl_table_free() releases them.  Single-threaded.
  */
 #ifndef SENDGUARD_CTL_TABLE_H
@@ -34,7 +34,17 @@ int		ctl_table_print(const ctl_table *t, FILE *f);
 /* ctl_table_free - NULL is fine */
 void		ctl_table_free(ctl_table *t);
 
-/* ctl_clean - s into out (outlen bytes) with control characters as '?' */
+/*
+ * ctl_clean - s into out (outlen > 0 bytes) for a terminal: a control
+ * character (C0, DEL, C1, a bidirectional override or isolate:
+ * util_cp_control) as one '?', each byte that is not well-formed UTF-8 as
+ * '?'; other characters (jörg) as they are.  Cut before a character that
+ * does not fit, never inside one.  Returns out.
+ */
 char	       *ctl_clean(const char *s, char *out, size_t outlen);
+
+/* ctl_clean_len - ctl_clean, returning how many bytes of s it took (all of
+ * s, strlen(s), unless out was too small) */
+size_t		ctl_clean_len(const char *s, char *out, size_t outlen);
 
 #endif

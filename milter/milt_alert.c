@@ -109,6 +109,7 @@ milt_json_string(char *out, size_t outlen, const char *s)
 {
 	size_t start = strlen(out), n = start, k;
 	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
 	char esc[8];
 
 #define PUT(str, len) do {					\
@@ -123,13 +124,14 @@ milt_json_string(char *out, size_t outlen, const char *s)
 			esc[1] = (char)*p;
 			PUT(esc, 2);
 			p++;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\u%04x", *p);
-			PUT(esc, 6);
-			p++;
-		} else if ((k = util_utf8_len(p)) == 0) {
+		} else if ((k = util_utf8_decode(p, &cp)) == 0) {
 			PUT("\\ufffd", 6);
 			p++;
+		} else if (util_cp_control(cp)) {
+			/* C0, DEL, C1, bidi overrides: as sendguardctl */
+			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)cp);
+			PUT(esc, 6);
+			p += k;
 		} else {
 			PUT(p, k);
 			p += k;

@@ -46,8 +46,9 @@ void		milt_alert_stop(int wait_ms);
 
 /*
  * milt_json_string - append s to out (size outlen, NUL-terminated) as a
- * JSON string with its quotes: '"', '\\' and control characters escaped,
- * bytes that are not valid UTF-8 replaced by U+FFFD.  Returns false if it
+ * JSON string with its quotes: '"', '\\' and control characters (C0,
+ * DEL, C1, bidi overrides and isolates: util_cp_control) escaped, bytes
+ * that are not valid UTF-8 replaced by U+FFFD.  Returns false if it
  * did not fit (out then ends before the string).
  */
 bool		milt_json_string(char *out, size_t outlen, const char *s);

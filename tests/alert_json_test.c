@@ -35,6 +35,12 @@ static const struct {
 	{ "\xe2\x82", "\"\\ufffd\\ufffd\"", "a truncated sequence is refused" },
 	{ "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"",
 	  "beyond U+10FFFF is refused" },
+	{ "a\xc2\x85" "b\xc2\x9b" "c", "\"a\\u0085b\\u009bc\"",
+	  "C1 controls (NEL, CSI) as \\u" },
+	{ "x\xe2\x80\xaey\xe2\x81\xa6z", "\"x\\u202ey\\u2066z\"",
+	  "bidi override and isolate as \\u" },
+	{ "\xc2\xa0\xe2\x80\xaf", "\"\xc2\xa0\xe2\x80\xaf\"",
+	  "their neighbours (no-break spaces) pass" },
 };
 
 static const struct {

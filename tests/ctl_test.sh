@@ -647,6 +647,37 @@ if grep -q "$(printf '\033')" "$DIR/weird.out"; then
 else
 	tap_ok "control characters from the database never reach the terminal"
 fi
+# C1 controls (CSI, NEL), bidi overrides and isolates, bytes that are not
+# UTF-8: each one '?' in list, show and history; jörg stays jörg
+_bad="'r' || char(0x9b) || '31m' || char(0x85) || 'x' || char(0x202e) ||
+    'gpj.exe' || char(0x2066) || 'y' || char(0x2069) || CAST(x'ff' AS TEXT)"
+sqlite3 "$DB" "INSERT INTO restrictions (identity, reason, limit_name,
+    created_at, actor) VALUES ('jörg@example.com', $_bad, 'manual', $T0,
+    'ad' || char(0x202d) || 'min'); INSERT INTO events (at, kind, identity,
+    reason, actor) VALUES ($T0, 'blocked', 'jörg@example.com', $_bad, 'x')"
+run c1_list list
+run c1_show show jörg@example.com
+run c1_hist history jörg@example.com
+_c1=$(printf '\302[\200-\237]|\342\200[\252-\256]|\342\201[\246-\251]|\377')
+if cat "$DIR/c1_list.out" "$DIR/c1_show.out" "$DIR/c1_hist.out" |
+    LC_ALL=C grep -Eq "$_c1"; then
+	tap_fail "C1, bidi and bytes not UTF-8 never reach the terminal"
+else
+	tap_ok "C1, bidi and bytes not UTF-8 never reach the terminal"
+fi
+tap_grep_re "list: each is one '?', and jörg is jörg" "$DIR/c1_list.out" \
+    '^jörg@example\.com .* ad\?min +0 +r\?31m\?x\?gpj\.exe\?y\?\?$'
+tap_grep "show too" "$DIR/c1_show.out" "reason:       r?31m?x?gpj.exe?y??"
+tap_grep "history too" "$DIR/c1_hist.out" \
+    "blocked     jörg@example.com  by x: r?31m?x?gpj.exe?y??"
+run c1_json show jörg@example.com --json
+json "JSON gives the same string back, its controls escaped" c1_json \
+    '.restriction.reason == "r\u009b31m\u0085x\u202egpj.exe\u2066y\u2069\ufffd"'
+if LC_ALL=C grep -Eq "$_c1" "$DIR/c1_json.out"; then
+	tap_fail "and raw in none of it"
+else
+	tap_ok "and raw in none of it"
+fi
 
 # --- paging: more rows than a page --------------------------------------------------
 

@@ -1,7 +1,8 @@
 /*
  * ctl_time_test.c - unit tests of sendguardctl's pure parts: RFC 3339 and
  * relative times (admin/ctl_time.c) with a pinned "now", and JSON string
- * escaping (admin/ctl_json.c) of what a database may hold.
+ * escaping (admin/ctl_json.c) and text cleaning for a terminal
+ * (ctl_clean, admin/ctl_table.c) of what a database may hold.
  *
  * Table-driven; every row names the behaviour it checks.  Single-threaded.
  */
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "../admin/ctl_json.h"
+#include "../admin/ctl_table.h"
 #include "../admin/ctl_time.h"
 #include "t.h"
 
@@ -169,7 +171,56 @@ static const struct {
 	  "\"\\ufffd\\ufffd\"" },
 	{ "beyond U+10FFFF is U+FFFD", "\xf4\x90\x80\x80",
 	  "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" },
+	{ "C1 controls (NEL, CSI) as \\u", "a\xc2\x85" "b\xc2\x9b" "c",
+	  "\"a\\u0085b\\u009bc\"" },
+	{ "bidi overrides and isolates as \\u",
+	  "\xe2\x80\xaa\xe2\x80\xae\xe2\x81\xa6\xe2\x81\xa9",
+	  "\"\\u202a\\u202e\\u2066\\u2069\"" },
+	{ "their neighbours pass", "\xc2\xa0\xe2\x80\xa9\xe2\x80\xaf"
+	  "\xe2\x81\xaa", "\"\xc2\xa0\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xaa\"" },
 };
+
+/* What a terminal is shown (ctl_clean): controls and bad bytes as '?'. */
+static const struct {
+	const char     *what;
+	const char     *in;
+	size_t		outlen;
+	const char     *want;
+	size_t		taken;
+} clean_cases[] = {
+	{ "plain text passes", "alice@example.com", 64, "alice@example.com",
+	  17 },
+	{ "UTF-8 passes", "j\xc3\xb6rg", 64, "j\xc3\xb6rg", 5 },
+	{ "C0 controls and DEL are '?'", "a\033[2Jb\x7f", 64, "a?[2Jb?", 7 },
+	{ "a C1 control is one '?'", "a\xc2\x9b" "31mb\xc2\x85", 64, "a?31mb?",
+	  9 },
+	{ "a bidi override or isolate is one '?'",
+	  "x\xe2\x80\xaey\xe2\x81\xa6z\xe2\x81\xa9", 64, "x?y?z?", 12 },
+	{ "each byte that is not UTF-8 is '?'", "j\xf6rg\xc0\xaf\xe2\x82", 64,
+	  "j?rg????", 8 },
+	{ "no-break spaces are not controls", "\xc2\xa0\xe2\x80\xaf", 64,
+	  "\xc2\xa0\xe2\x80\xaf", 5 },
+	{ "cut before a character, never inside", "ab\xc3\xb6", 4, "ab", 2 },
+	{ "a '?' fits where the character did not", "ab\xc2\x85", 4, "ab?",
+	  4 },
+};
+
+static void
+test_clean(void)
+{
+	char out[64];
+	size_t i, taken;
+
+	for (i = 0; i < sizeof(clean_cases) / sizeof(clean_cases[0]); i++) {
+		memset(out, 'Z', sizeof(out));
+		taken = ctl_clean_len(clean_cases[i].in, out,
+		    clean_cases[i].outlen);
+		T_STREQ(out, clean_cases[i].want, "clean: %s",
+		    clean_cases[i].what);
+		T_INTEQ(taken, clean_cases[i].taken, "clean: %s: bytes taken",
+		    clean_cases[i].what);
+	}
+}
 
 static void
 test_json_escape(void)
@@ -219,6 +270,7 @@ main(void)
 	test_parse();
 	test_format_round_trips();
 	test_json_escape();
+	test_clean();
 	test_json_writer();
 	return t_done();
 }
