@@ -12,7 +12,8 @@
  * when the database is missing, unreadable, foreign or newer than this
  * program, 75 when it stays locked past busy_timeout_ms.  Output that
  * cannot be written is 70 for a read, but only a warning after unblock or
- * block: their write is committed, and a retry would unblock twice.
+ * block: their write is committed, and a retry would unblock twice; they
+ * ignore SIGPIPE, which would otherwise kill them after the commit.
  *
  * --now TIME pretends the clock reads TIME: the tests pin the clock with
  * it (expiry, the 30-day cap) instead of sleeping.  For unblock and block
@@ -21,6 +22,7 @@
  * dated 31 days ahead finds none in its 30 days).  Single-threaded; all
  * resources are released before exit.
  */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +152,12 @@ main(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 
+	/* A reader gone (unblock x | head -c 10) must not kill a write
+	 * after its commit (exit 141): a write to the pipe fails instead, and
+	 * the failure is the warning below.  A read keeps SIGPIPE, so that
+	 * history | head ends quietly, as a filter does. */
+	if (commands[k].writes)
+		signal(SIGPIPE, SIG_IGN);
 	if (now_text != NULL && commands[k].writes &&
 	    !env_is_one(CTL_NOW_WRITES_ENV)) {
 		ctl_err(NULL, "--now cannot be used with %s: a write dated by "

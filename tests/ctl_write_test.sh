@@ -105,6 +105,34 @@ status "a block over the milter's restriction at the cap" 0
 run tom_launder unblock tom@example.com
 status "cannot launder it: its unblock is refused by the cap" 3
 
+# --- a reader that went away ---------------------------------------------------
+# (unblock x | head -c 10 was killed by SIGPIPE, exit 141, after its commit;
+# EXIT STATUS says a failed write after a committed change is a warning)
+
+# closed_pipe CMD... - run CMD with stdout a pipe whose reader is already
+# gone (no race with a reader that exits), with SIGPIPE at its default
+closed_pipe() {
+	perl -e '$SIG{PIPE} = "DEFAULT"; pipe(my $r, my $w) or die;
+	    close($r); open(STDOUT, ">&", $w) or die; exec(@ARGV) or die' "$@"
+}
+"$FIX" "$DB" restrict uma@example.com recipients_per_day 10 11 "$T0" - - -
+closed_pipe "$CTL" -c "$CONF" --now "$NOW" unblock uma@example.com \
+    2>"$DIR/pipe.err"
+tap_eq "unblock into a closed pipe keeps the unblock's status" "$?" 0
+tap_grep "and warns on stderr" "$DIR/pipe.err" \
+    "sendguardctl: unblock: warning: cannot write the output; the exit status is still that of the unblock"
+tap_eq "the unblock was done, once" "$(sqlite3 "$DB" "SELECT
+    (SELECT count(*) FROM restrictions WHERE identity = 'uma@example.com')
+    || ' ' || (SELECT count(*) FROM events WHERE identity =
+    'uma@example.com' AND kind = 'unblocked')")" "0 1"
+closed_pipe "$CTL" -c "$CONF" --now "$NOW" block uma@example.com \
+    --until +1h 2>"$DIR/pipe_block.err"
+tap_eq "so does block" "$?" 0
+tap_grep "warning too" "$DIR/pipe_block.err" "warning: cannot write the output"
+closed_pipe "$CTL" -c "$CONF" --now "$NOW" list 2>"$DIR/pipe_list.err"
+tap_eq "a read still ends on SIGPIPE, quietly, as a filter does" "$?" 141
+tap_eq "saying nothing" "$(cat "$DIR/pipe_list.err")" ""
+
 # --- two admins unblock at once, at the cap ----------------------------------
 # Admin B looks (alice restricted, 2 unblocks of 3) and waits for the write
 # lock, which admin A holds while unblocking her: A's is the third unblock.
