@@ -196,9 +196,8 @@ alert_subject(const milt_alert *a, char *buf, size_t len)
 		    "nothing refused)", id);
 }
 
-/* build_mail - the whole alert message, headers and body, in buf */
-static bool
-build_mail(const milt_alert *a, const conf_alerts *ca, const char *host,
+bool
+milt_alert_mail(const milt_alert *a, const conf_alerts *ca, const char *host,
     char *buf, size_t len)
 {
 	const store_restriction *r = &a->ma_facts;
@@ -265,20 +264,22 @@ build_mail(const milt_alert *a, const conf_alerts *ca, const char *host,
 	    "Queue id:         %s\n"
 	    "Time:             %s\n\n",
 	    client, qid, utc_time(r->sr_created_at, t, sizeof(t)));
-	/* the identity itself, not its cleaned copy */
+	/* the identity itself, not its cleaned copy; after "--", which
+	 * keeps one that starts with '-' from being read as an option */
 	if ((w = milt_shell_word(r->sr_identity, word, sizeof(word))) == NULL)
 		w = "IDENTITY";
 	if (a->ma_kind == MILT_ALERT_RESTRICTED)
 		ok = ok && appendf(buf, len, "What to do: find out why this "
 		    "sender sent %s (a stolen password,\na compromised "
 		    "script?), then see and lift the restriction:\n\n"
-		    "    sendguardctl show %s\n    sendguardctl unblock %s\n",
+		    "    sendguardctl show -- %s\n"
+		    "    sendguardctl unblock -- %s\n",
 		    strncmp(r->sr_limit, "spam_", 5) == 0 ? "spam" : "so much",
 		    w, w);
 	else
 		ok = ok && appendf(buf, len, "What to do: check that this "
 		    "sender's volume is expected; its history:\n\n"
-		    "    sendguardctl show %s\n", w);
+		    "    sendguardctl show -- %s\n", w);
 	return ok;
 }
 
@@ -450,7 +451,7 @@ send_mail(const milt_alert *a, const conf_alerts *ca, const char *host)
 	size_t i, n = 0;
 
 	snprintf(what, sizeof(what), "mail for %s", a->ma_facts.sr_identity);
-	if (!build_mail(a, ca, host, msg, sizeof(msg))) {
+	if (!milt_alert_mail(a, ca, host, msg, sizeof(msg))) {
 		milt_log(LOG_ERR, "alert: %s: the message does not fit in %zu "
 		    "bytes; not sent", what, sizeof(msg));
 		return;

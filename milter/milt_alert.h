@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../conf/conf.h"
 #include "../store/store.h"
 
 typedef enum {
@@ -52,6 +53,16 @@ void		milt_alert_stop(int wait_ms);
  * did not fit (out then ends before the string).
  */
 bool		milt_json_string(char *out, size_t outlen, const char *s);
+
+/*
+ * milt_alert_mail - the whole alert mail of a, headers and body, to the
+ * admins of ca, from sendguard on host, into buf (len bytes).  Its
+ * sendguardctl commands name the identity exactly (milt_shell_word) after
+ * "--", so that one starting with '-' is not taken for an option.  false
+ * if it does not fit.
+ */
+bool		milt_alert_mail(const milt_alert *a, const conf_alerts *ca,
+    const char *host, char *buf, size_t len);
 
 /*
  * milt_shell_word - s as one word for an admin to paste into bash: bare

@@ -5,7 +5,8 @@
  * escaped, valid UTF-8 passes, invalid bytes become U+FFFD, and a string
  * that does not fit is left out whole.  And milt_shell_word, the identity
  * in the alert mail's sendguardctl commands: bash must give back exactly
- * the identity.  Table-driven.
+ * the identity; and the commands themselves (milt_alert_mail), which put
+ * it after "--".  Table-driven.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,33 @@ bash_echo(const char *word)
 	return out;
 }
 
+/* test_mail_commands - the mail's commands for an identity that starts
+ * with '-': after "--", or sendguardctl takes it for an option */
+static void
+test_mail_commands(void)
+{
+	static char mail[16384];
+	char *to[] = { "postmaster@example.com" };
+	conf_alerts ca = { to, 1, "/usr/sbin/sendmail", "", 1000, 0 };
+	milt_alert a;
+
+	memset(&a, 0, sizeof(a));
+	a.ma_kind = MILT_ALERT_RESTRICTED;
+	snprintf(a.ma_action, sizeof(a.ma_action), "block");
+	snprintf(a.ma_facts.sr_identity, sizeof(a.ma_facts.sr_identity),
+	    "-x@example.com");
+	snprintf(a.ma_facts.sr_limit, sizeof(a.ma_facts.sr_limit),
+	    "recipients_per_day");
+	T_OK(milt_alert_mail(&a, &ca, "mx1", mail, sizeof(mail)) &&
+	    strstr(mail, "\n    sendguardctl show -- '-x@example.com'\n"
+	    "    sendguardctl unblock -- '-x@example.com'\n") != NULL,
+	    "a restriction's mail: show -- ID and unblock -- ID");
+	a.ma_kind = MILT_ALERT_CROSSED;
+	T_OK(milt_alert_mail(&a, &ca, "mx1", mail, sizeof(mail)) &&
+	    strstr(mail, "\n    sendguardctl show -- '-x@example.com'\n") !=
+	    NULL, "a crossing's mail: show -- ID");
+}
+
 int
 main(void)
 {
@@ -100,6 +128,7 @@ main(void)
 	}
 	T_OK(milt_shell_word("j\xc3\xb6rg@example.com", buf, 12) == NULL,
 	    "a word that does not fit is refused, not cut");
+	test_mail_commands();
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		buf[0] = '\0';

@@ -136,8 +136,8 @@ tap_grep "the client address" "$mail" "Client address:   127.0.0.1"
 qid=$(sqlite3 "$SG_DB" "SELECT queue_id FROM restrictions WHERE identity='alice@example.com'")
 tap_grep "the queue id of the restriction ($qid)" "$mail" \
     "Queue id:         ${qid:-none}"
-tap_grep "how to see it" "$mail" "sendguardctl show alice@example.com"
-tap_grep "how to lift it" "$mail" "sendguardctl unblock alice@example.com"
+tap_grep "how to see it" "$mail" "sendguardctl show -- alice@example.com"
+tap_grep "how to lift it" "$mail" "sendguardctl unblock -- alice@example.com"
 tap_eq "both admins got it (one mail each)" \
     "$(grep -lF "Subject: $subject" "$PF_MAILDIR"/new/* "$PF_MAILDIR"/cur/* 2>/dev/null | wc -l | tr -d ' ')" 2
 tap_grep_re "the alert's submission was seen by sendguard as the null sender, exempt" \

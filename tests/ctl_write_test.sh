@@ -105,6 +105,19 @@ status "a block over the milter's restriction at the cap" 0
 run tom_launder unblock tom@example.com
 status "cannot launder it: its unblock is refused by the cap" 3
 
+# --- an identity that starts with '-' ------------------------------------------
+# (the alert mail's commands name it after "--", as sendguardctl(8) says)
+
+"$FIX" "$DB" restrict -x@example.com recipients_per_day 10 11 "$T0" - - -
+run dash_opt show -x@example.com
+status "without --, it is an unknown option" 2
+run dash_show show -- -x@example.com
+status "show -- -x@example.com" 0
+run dash_unblock unblock --reason "reset" -- -x@example.com
+status "unblock -- -x@example.com" 0
+tap_grep "clears it" "$DIR/dash_unblock.out" \
+    "-x@example.com: restriction cleared"
+
 # --- a reader that went away ---------------------------------------------------
 # (unblock x | head -c 10 was killed by SIGPIPE, exit 141, after its commit;
 # EXIT STATUS says a failed write after a committed change is a warning)
