@@ -99,7 +99,8 @@ facts_json(ctl_json *j, const store_restriction *r)
 	ctl_json_key(j, "identity");
 	ctl_json_string(j, r->sr_identity);
 	ctl_json_key(j, "reason");
-	ctl_json_string(j, r->sr_reason);
+	/* an unblock without --reason has none: null, as documented */
+	ctl_json_string_or_null(j, r->sr_reason);
 	ctl_json_key(j, "limit");
 	ctl_json_string_or_null(j, r->sr_limit);
 	ctl_json_key(j, "limit_value");

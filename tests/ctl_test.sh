@@ -426,6 +426,8 @@ tap_eq "unblock without sudo" "$?" 0
 run hist_carol history carol@example.com --json
 json "records the invoking Unix user without SUDO_USER" hist_carol \
     ".[0].kind == \"unblocked\" and .[0].actor == \"$(id -un)\""
+json "an unblock without --reason has the reason null, not \"\"" hist_carol \
+    '.[0].reason == null and .[1].reason == "phishing \"Jörg\" says"'
 
 # output that cannot be written after a committed write: a warning, not 70
 # (a script that retries on 70 would unblock again and use up the cap)
