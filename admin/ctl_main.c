@@ -1,7 +1,7 @@
 /*
  * ctl_main.c - sendguardctl: the admin's companion for restricted senders.
  *
- *   sendguardctl [-c FILE] [--now TIME] COMMAND [ARG...]
+ *   sendguardctl [-c FILE] [--now TIME | --now=TIME] COMMAND [ARG...]
  *
  * Reads the global options and runs one command, which checks its own
  * arguments first and then loads the configuration (the database path,
@@ -132,6 +132,9 @@ main(int argc, char **argv)
 			conf_file = argv[++i];
 		} else if (strcmp(argv[i], "--now") == 0) {
 			now_text = argv[++i];
+		} else if (strncmp(argv[i], "--now=", 6) == 0) {
+			/* as a command's options take --name=value */
+			now_text = argv[i] + 6;
 		} else {
 			ctl_err(NULL, "unknown option %s (-h for help)",
 			    ctl_quote(argv[i]));

@@ -390,6 +390,10 @@ json "at its expiry time eve is no longer listed (clock pinned)" list_later \
 run list_tomorrow --at 2026-11-24T00:00:00Z list --json
 json "at 00:00 UTC alice's restriction has run out; carol's lasts" \
     list_tomorrow '[.[].identity] == ["carol@example.com", "noreply@example.com"]'
+"$CTL" -c "$CONF" --now=2026-11-24T00:00:00Z list --json \
+    >"$DIR/now_eq.out" 2>"$DIR/now_eq.err"
+tap_eq "--now=TIME before the command is --now TIME" "$?" 0
+tap_check "the same list" cmp -s "$DIR/now_eq.out" "$DIR/list_tomorrow.out"
 
 # --- unblock --------------------------------------------------------------------
 
