@@ -118,6 +118,24 @@ status "unblock -- -x@example.com" 0
 tap_grep "clears it" "$DIR/dash_unblock.out" \
     "-x@example.com: restriction cleared"
 
+# --- history --since and an expired event written late (sendguardctl(8)) ----
+# vic's restriction ran out a minute before a poller's run, unswept; the
+# block after the run writes its expired event, dated before the run
+
+"$FIX" "$DB" restrict vic@example.com recipients_per_day 10 11 \
+    $((T0 - 7200)) $((T0 - 60)) - -
+run poll1 history --since "$NOW" --json
+_seen=$(jq '[.[].id] | max // 0' "$DIR/poll1.out")
+run vic_block --at 2026-11-23T14:06:00Z block vic@example.com --until +1h
+run poll2 --at 2026-11-23T14:07:00Z history --since "$NOW" --json
+json "--since the last run misses the expired event written since" poll2 \
+    'any(.[]; .identity == "vic@example.com" and .kind == "blocked") and
+	all(.[]; .kind != "expired")'
+run poll3 --at 2026-11-23T14:07:00Z history --since -1h --json
+json "an overlapping window and the ids above the last run's find it" \
+    poll3 "[.[] | select(.id > $_seen and .identity == \"vic@example.com\")
+	| .kind] == [\"blocked\", \"expired\"]"
+
 # --- a reader that went away ---------------------------------------------------
 # (unblock x | head -c 10 was killed by SIGPIPE, exit 141, after its commit;
 # EXIT STATUS says a failed write after a committed change is a warning)
