@@ -1,7 +1,9 @@
 #!/bin/sh
 # ctl_write_test.sh - sendguardctl's two writes, block and unblock, where
 # they meet: a block that replaces the milter's restriction, the unblock
-# cap and blocks by hand.
+# cap and blocks by hand, two admins at the cap (one holding the write
+# lock), an identity starting with '-', the expired event a block writes
+# late and history --since, and output into a closed pipe.
 #
 # Databases are built through the real store by build/tests/ctl_fixture,
 # with the clock pinned (--now); JSON is checked with jq.  Prints TAP
