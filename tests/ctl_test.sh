@@ -592,6 +592,9 @@ tap_grep "is cut at the first delimiter, as an envelope sender" \
     "$DIR/dash_cut.out" "identity:     mary@example.com"
 tap_grep_re "which the policy written for mary-jane@ matches cut, as the milter does" \
     "$DIR/dash_cut.out" '^  recipients_per_day +0 / 77$'
+run dash_login show mary@example.com --login --json
+json "but the login mary@, another account, gets the global limits: the cut form is for envelope senders" \
+    dash_login '.policy == "global limits"'
 run dash_block block mary-ann@example.com --login --reason "phished"
 status "block --login" 0
 tap_grep "takes the login whole although the database does not know it" \
