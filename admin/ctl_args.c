@@ -184,10 +184,15 @@ ctl_identity(ctl_t *c, const char *arg, char *out)
 	/* recipient_delimiter is the configuration's */
 	if ((rc = ctl_load(c)) != 0)
 		return rc;
-	st = pol_normalize(arg, "", out, POL_ADDR_SIZE);
+	/* --login: as the milter takes a login, which need not be an
+	 * address ("john smith"), and never cut */
+	if (c->ctx_login != NULL)
+		st = pol_login_normalize(arg, out, POL_ADDR_SIZE);
+	else
+		st = pol_normalize(arg, "", out, POL_ADDR_SIZE);
 	switch (st) {
 	case POL_ADDR_OK:
-		return ctl_identity_cut(c, out);
+		return c->ctx_login != NULL ? 0 : ctl_identity_cut(c, out);
 	case POL_ADDR_NULL:
 		if (strchr(arg, '<') == NULL)
 			ctl_err(c, "the identity is empty");
@@ -200,8 +205,9 @@ ctl_identity(ctl_t *c, const char *arg, char *out)
 		    strlen(arg), POL_ADDR_MAX);
 		break;
 	default:
-		ctl_err(c, "%s is not an identity: %s", ctl_quote(arg),
-		    pol_addr_status_str(st));
+		ctl_err(c, "%s is not an identity: %s%s", ctl_quote(arg),
+		    pol_addr_status_str(st), c->ctx_login != NULL ? "" :
+		    " (a SASL login that is no address: --login)");
 		break;
 	}
 	return CTL_EXIT_USAGE;

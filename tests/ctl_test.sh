@@ -595,6 +595,16 @@ tap_grep_re "which the policy written for mary-jane@ matches cut, as the milter 
 run dash_login show mary@example.com --login --json
 json "but the login mary@, another account, gets the global limits: the cut form is for envelope senders" \
     dash_login '.policy == "global limits"'
+"$FIX" "$DB" restrict "john smith" external_recipients_per_hour 3 4 \
+    $((T0 - 600)) - 203.0.113.7 -
+run sp_show show " John Smith " --login
+status "show --login of a SASL login that is no address" 0
+tap_grep "takes it as the milter does: trimmed, lowercased" \
+    "$DIR/sp_show.out" "identity:     john smith"
+run sp_plain show "John Smith"
+status "without --login it is no address: a usage error" 2
+tap_grep "which points to --login" "$DIR/sp_plain.err" \
+    "(a SASL login that is no address: --login)"
 run dash_block block mary-ann@example.com --login --reason "phished"
 status "block --login" 0
 tap_grep "takes the login whole although the database does not know it" \
