@@ -307,10 +307,13 @@ if db_lock "$DIR/db/sg.db" "$DIR/lock.fifo"; then
 	else
 		tap_fail "reloaded to 100 ms: the writer gives up on the lock within 1.5 s and logs it"
 	fi
-	tap_eq "then a message meets the held lock: tempfailed" \
+	# (miltertest reads no code at DATA: the log says which reply it was;
+	# milter_test.sh and e2e_postfix.sh read the 451 4.3.0 itself)
+	tap_eq "then a message meets the held lock: a reply code at DATA" \
 	    "$(send karl@example.com 1 3>&-)" "result refused"
-	tap_grep "the log says the database was busy" "$DIR/sg.log" \
-	    "identity=karl@example.com: database error while counting recipients: writing counts: "
+	tap_grep_re "the log says the database was busy, and the message tempfailed" \
+	    "$DIR/sg.log" \
+	    'identity=karl@example\.com: database error while counting recipients: writing counts: .*; tempfailing \(on_store_error = tempfail\)$'
 	db_unlock
 else
 	tap_fail "another process holds the database's write lock"

@@ -28,6 +28,8 @@ ROOT=$(dirname "$TESTS")
 . "$TESTS/lib/sendguard.sh"
 # shellcheck source=lib/swaks.sh
 . "$TESTS/lib/swaks.sh"
+# shellcheck source=lib/dblock.sh
+. "$TESTS/lib/dblock.sh"
 
 SENDGUARD=${SENDGUARD:-$ROOT/sendguard}
 SENDGUARDCTL=${SENDGUARDCTL:-$ROOT/sendguardctl}
@@ -35,7 +37,16 @@ SENDGUARDCTL=${SENDGUARDCTL:-$ROOT/sendguardctl}
 REPLY1="550-5.1.8 $SG_TEXT1"
 REPLY2="550 5.1.8 $SG_TEXT2"
 
-trap sg_cleanup EXIT
+# e2e_cleanup - the EXIT trap: the lock holder of section 12, if a
+# failure left it, then sendguard and Postfix (sg_cleanup, which exits
+# with the status the script had)
+e2e_cleanup() {
+	_e2e_status=$?
+	[ -n "$DB_LOCK_PID" ] && kill "$DB_LOCK_PID" 2>/dev/null
+	(exit "$_e2e_status")
+	sg_cleanup
+}
+trap e2e_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 trap 'exit 141' PIPE
 
@@ -290,6 +301,18 @@ tap_check "maillog: Postfix logs the milter's refusal at MAIL FROM" \
 sed -i '/^refuse_restricted_at/d' "$SG_CONF"
 tap_check "SIGHUP: back to the default for the rest" sg_reload
 
+# A configured reply, by SIGHUP: its code, enhanced code and every line of
+# its text are what the client reads at DATA (a 4xx tempfails).
+printf '%s\n' 'reply = { code = "451"; xcode = "4.7.1"; text = [ "Outbound mail paused for this sender", "Ask your admin" ]; };' >>"$SG_CONF"
+tap_check "SIGHUP: sendguard reloads with reply.code 451, reply.xcode 4.7.1" \
+    sg_reload
+send_alice "$T/10r" carol@example.com
+expect_refusal_at_data "restricted alice gets the configured reply at DATA: 451-4.7.1 and 451 4.7.1, both lines" \
+    "$T/10r" "$(printf '<** 451-4.7.1 %s\n<** 451 4.7.1 %s' \
+    "Outbound mail paused for this sender" "Ask your admin")"
+sed -i '/^reply = /d' "$SG_CONF"
+tap_check "SIGHUP: back to the default reply" sg_reload
+
 ctl unblock alice@example.com --reason "e2e: password reset" >"$T/10.unblock" 2>&1
 tap_eq "sendguardctl unblock alice exits 0" "$?" 0
 tap_grep "and reminds the admin to reset the password" "$T/10.unblock" \
@@ -363,6 +386,40 @@ ctl history carol@example.com --json >"$T/11.hist" 2>&1
 tap_eq "every unblock of carol is in the history once" \
     "$(jq '[.[] | select(.kind == "unblocked")] | length' "$T/11.hist")" \
     "$rounds"
+
+# --- 12. a database another process keeps locked: 451 4.3.0 -----------------
+# Reads go on (WAL): erin's first message is judged and accepted, its
+# counts kept in memory until the writer gives up on the lock
+# (busy_timeout_ms, reloaded to 100); from then on a message is tempfailed
+# at DATA with sendguard's 451 4.3.0 (on_store_error = "tempfail", the
+# default), and the client keeps it.
+
+printf 'busy_timeout_ms = 100;\n' >>"$SG_CONF"
+tap_check "SIGHUP: sendguard reloads with busy_timeout_ms = 100" sg_reload
+if db_lock "$SG_DB" "$T/lock.fifo"; then
+	tap_ok "another process holds the database's write lock"
+	send "$T/12a" --xclient "LOGIN=erin@example.com" \
+	    --from erin@example.com --to a@ext.test 3>&-
+	expect_reply "under the lock erin's first message is accepted (250 after the data)" \
+	    "$T/12a" "$END_OF_DATA" '^250 '
+	tap_check "sendguard's writer gives up on the lock and says so" \
+	    pf_wait_file "$SG_LOG" "counts: cannot write the counts of 1 sender(s)"
+	send "$T/12b" --xclient "LOGIN=erin@example.com" \
+	    --from erin@example.com --to b@ext.test 3>&-
+	expect_refusal_at_data "then her next message: 451 4.3.0 in reply to DATA, no content sent" \
+	    "$T/12b" "<** 451 4.3.0 Outbound sender policy temporarily unavailable, try again later"
+	tap_check "maillog: Postfix logs the milter's tempfail at DATA" \
+	    pf_wait_log 'milter-reject: DATA from .*451 4\.3\.0 Outbound sender policy temporarily unavailable, try again later; from=<erin@example\.com>'
+	tap_grep_re "sendguard logs the database error and the tempfail" "$SG_LOG" \
+	    'identity=erin@example\.com: database error while counting recipients: writing counts: .*; tempfailing \(on_store_error = tempfail\)$'
+	db_unlock
+else
+	tap_fail "another process holds the database's write lock"
+fi
+tap_eq_soon "the lock gone, erin's accepted message is written, once" 1 \
+    sqlite3 "$SG_DB" "SELECT SUM(external) FROM counters WHERE identity='erin@example.com'"
+sed -i '/^busy_timeout_ms/d' "$SG_CONF"
+tap_check "SIGHUP: back to the default busy_timeout_ms" sg_reload
 
 # --- 9. milter down: tempfail, nothing lost ----------------------------------
 

@@ -200,8 +200,9 @@ rm -f "$DIR/sg.db.accepted"
 lua locked_tempfail.lua
 tap_grep_re "the writer logs that it cannot write the counts" "$DIR/sg.log" \
     "counts: cannot write the counts of 1 sender\\(s\\): .*database is locked"
-tap_grep "a tempfailed message's log line says why" "$DIR/sg.log" \
-    "database error while counting recipients: writing counts: "
+tap_grep_re "a tempfailed message's log line says why, and that it was tempfailed" \
+    "$DIR/sg.log" \
+    'identity=dave@example\.com: database error while counting recipients: writing counts: .*; tempfailing \(on_store_error = tempfail\)$'
 # a stop gives the writer a few more tries, then says what is lost
 sg_stop
 tap_grep "a stop with counts it cannot write says how many are lost" \
@@ -253,6 +254,14 @@ tap_grep "a malformed header is logged" "$DIR/sg.log" \
     'identity=forger@example.com: ignored malformed header: X-Spam-Status: neither Yes nor No: "Maybe, score=lots"'
 tap_grep "the spam restriction is logged with its reason" "$DIR/sg.log" \
     "restricted: spam_messages_per_day 3 reached: 3 spam messages"
+# the same reply, and a store error's, read at end of message
+sg_stop
+spam_conf accept
+printf '%s\n' 'reply = { code = "451"; xcode = "4.7.1";' \
+    '  text = [ "Outbound mail paused for this sender", "Ask your admin" ]; };' \
+    >>"$DIR/sg.conf"
+sg_start || tap_fail "sendguard starts with spam header rules and a 4xx reply"
+lua reply_eom.lua
 for _m in reject hold; do
 	sg_stop
 	spam_conf "$_m"

@@ -8,29 +8,30 @@ dofile(TAP .. "/tap.lua")
 
 local conn = session("203.0.113.9", "dave@example.com")
 
+-- (sendguard answers nothing at MAIL FROM here: refuse_restricted_at =
+-- "data"; its judgement at DATA is the reply that says something)
 local function one()
 	check(mt.mailfrom(conn, "<dave@example.com>"), "mailfrom")
-	local rm = mt.getreply(conn)
 	check(mt.rcptto(conn, "<a@ext.test>"), "rcptto")
-	return rm, finish(conn)
+	return finish(conn)
 end
 
-local rm, re = one()
-is(rm, SMFIR_CONTINUE, "a locked database does not block readers at MAIL FROM (WAL)")
-is(re, SMFIR_ACCEPT, "the first message is judged on a read and accepted")
+local re = one()
+is(re, SMFIR_ACCEPT, "a locked database does not block readers (WAL): the first message is judged on a read and accepted")
 -- the writer gives up after busy_timeout_ms (200): at most 50 tries
 local accepted, tries = 1, 0
 while re == SMFIR_ACCEPT and tries < 50 do
 	os.execute("sleep 0.1")
-	rm, re = one()
+	re = one()
 	if re == SMFIR_ACCEPT then
 		accepted = accepted + 1
 	end
 	tries = tries + 1
 end
-is(re, SMFIR_REPLYCODE, "once its counts cannot be written past the busy timeout, a message is tempfailed")
-ok(logged("identity=dave@example.com: database error while counting recipients: writing counts: "),
-    "as a database error, tempfailed (451 4.3.0: the client retries; log)")
+is(re, SMFIR_REPLYCODE, "once its counts cannot be written past the busy timeout, a message gets a reply code at DATA")
+ok(logged_line("identity=dave@example.com: database error while counting recipients: writing counts: ",
+    STORE_TEMPFAIL_LOG),
+    "tempfailed as a database error, not refused (log; the 451 4.3.0 on the wire: e2e_postfix.sh)")
 local f = io.open(DB .. ".accepted", "w")
 f:write(accepted, "\n")
 f:close()

@@ -1,8 +1,9 @@
 -- reply4xx.lua - reply = { code = "451"; xcode = "4.7.1"; ... }: a
 -- restricted sender is tempfailed with the configured reply (libmilter
 -- only sends a reply whose class matches the verdict: a reply code, not a
--- bare tempfail, means it kept our text; the text itself cannot be read
--- back at DATA, see tap.lua: logged).
+-- bare tempfail, means it kept our text; the code and text cannot be read
+-- back at DATA, see tap.lua: logged; reply_eom.lua reads them at end of
+-- message, e2e_postfix.sh on the wire at DATA).
 dofile(TAP .. "/tap.lua")
 
 local conn = session("203.0.113.9", "fred@example.com")

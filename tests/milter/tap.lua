@@ -169,6 +169,31 @@ function logged(text)
 	return false
 end
 
+-- logged_line(first, last): does one line of sendguard's log hold first
+-- and end with last, after it?  For a line whose middle (an error text)
+-- varies: "database error while ...: <why>; tempfailing (...)".
+function logged_line(first, last)
+	local f = io.open(LOG, "r")
+	if f == nil then
+		return false
+	end
+	for l in f:lines() do
+		local i = l:find(first, 1, true)
+		if i and #l >= i + #first + #last - 1 and
+		    l:sub(-#last) == last then
+			f:close()
+			return true
+		end
+	end
+	f:close()
+	return false
+end
+
+-- what a store error with on_store_error = "tempfail" ends its log line
+-- with, and the reply it sets (sendguard(8))
+STORE_TEMPFAIL_LOG = "; tempfailing (on_store_error = tempfail)"
+STORE_TEMPFAIL_TEXT = "Outbound sender policy temporarily unavailable, try again later"
+
 -- reply_is(conn, code, xcode, lines): did end-of-message set exactly this
 -- (multi-line) reply?  miltertest compares "A B C" (its three arguments
 -- joined by spaces) with the raw reply libmilter sent, so the raw text we
