@@ -60,6 +60,12 @@ start() {
 	fi
 }
 
+# gen ARG... - miltgen, bounded: 120 s (a few seconds' work), then killed
+# (exit 124), so a milter that stops answering fails the test, not hangs it
+gen() {
+	timeout -k 5 120 "$GEN" "$@"
+}
+
 # field LINE NAME - the value of NAME=... in miltgen's output line
 field() {
 	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
@@ -73,7 +79,7 @@ sql() {
 # --- every message answered and counted exactly once ----------------------
 
 start count "" ""
-out=$("$GEN" -s "unix:$DIR/count/sg.sock" -c 4 -n 400 -S 50 -r 3 2>&1)
+out=$(gen -s "unix:$DIR/count/sg.sock" -c 4 -n 400 -S 50 -r 3 2>&1)
 tap_eq "miltgen exits 0 against sendguard" "$?" 0
 echo "# $out"
 tap_eq "400 messages got a final reply" "$(field "$out" msgs)" 400
@@ -98,7 +104,7 @@ tap_eq "8 messages of 3 recipients each for user7" \
 
 start limit 's/external_recipients_per_hour = 1000000/external_recipients_per_hour = 5/' \
     'action = "block";'
-out=$("$GEN" -s "unix:$DIR/limit/sg.sock" -c 6 -n 200 -S 20 2>&1)
+out=$(gen -s "unix:$DIR/limit/sg.sock" -c 6 -n 200 -S 20 2>&1)
 echo "# $out"
 tap_eq "200 messages got a final reply" "$(field "$out" msgs)" 200
 tap_eq "exactly 5 per sender accepted at DATA: 100" "$(field "$out" accept)" 100
@@ -117,7 +123,7 @@ tap_eq "and restricted once" \
 "$NULLM" -p "unix:$DIR/null.sock" >"$DIR/null.log" 2>&1 &
 PIDS="$PIDS $!"
 if wait_sock "$DIR/null.sock"; then
-	out=$("$GEN" -s "unix:$DIR/null.sock" -c 2 -n 100 -r 2 2>&1)
+	out=$(gen -s "unix:$DIR/null.sock" -c 2 -n 100 -r 2 2>&1)
 	echo "# $out"
 	tap_eq "the null milter accepts all 100 messages at DATA" \
 	    "$(field "$out" accept)" 100
@@ -128,7 +134,7 @@ else
 	tap_diag "$DIR/null.log"
 fi
 
-"$GEN" -s "unix:$DIR/nothing.sock" -n 1 >/dev/null 2>&1
+gen -s "unix:$DIR/nothing.sock" -n 1 >/dev/null 2>&1
 tap_eq "miltgen fails (exit 1) when nothing listens" "$?" 1
 
 tap_done

@@ -77,6 +77,9 @@ ${2:-}
 EOF
 }
 
+# A start that should end (with an error, or once detached) runs under
+# timeout(1): a start-up that hangs is a failure, not a hung test.
+
 # The user must be able to write the database's directory (-wal, -shm) and
 # the socket's (to remove it at exit).
 mkdir "$DIR/db" "$DIR/run"
@@ -85,7 +88,7 @@ chown nobody "$DIR/db" "$DIR/run"
 # --- detached, with a pidfile, as nobody:postfix ---------------------------
 
 write_conf 3
-"$SG" -c "$DIR/sg.conf" >"$DIR/start.out" 2>&1
+timeout -k 5 30 "$SG" -c "$DIR/sg.conf" >"$DIR/start.out" 2>&1
 tap_eq "without -f sendguard detaches and the parent exits 0" "$?" 0
 DAEMON_PID=$(cat "$DIR/run/sg.pid" 2>/dev/null)
 if [ -n "$DAEMON_PID" ] && alive "$DAEMON_PID"; then
@@ -119,11 +122,11 @@ tap_eq "the database was created by nobody (after the drop)" \
 tap_eq "a message is counted by the daemon" "$(send dave@example.com 1)" \
     "result accepted"
 
-"$SG" -c "$DIR/sg.conf" >"$DIR/second.out" 2>&1
+timeout -k 5 30 "$SG" -c "$DIR/sg.conf" >"$DIR/second.out" 2>&1
 tap_eq "a second start on a live pidfile exits with 69" "$?" 69
 tap_grep "saying who holds it" "$DIR/second.out" \
     "$DIR/run/sg.pid: sendguard is already running (pid $DAEMON_PID)"
-"$SG" -f -c "$DIR/sg.conf" -p "unix:$DIR/run/sg.sock" >"$DIR/third.out" 2>&1
+timeout -k 5 30 "$SG" -f -c "$DIR/sg.conf" -p "unix:$DIR/run/sg.sock" >"$DIR/third.out" 2>&1
 tap_eq "a foreground start on the live socket exits with 69" "$?" 69
 tap_grep "saying another milter listens" "$DIR/third.out" \
     "another milter is listening"
@@ -148,7 +151,7 @@ wait_for test -S "$DIR/run/sg.sock"
 kill -KILL "$crash"
 wait "$crash" 2>/dev/null
 tap_check "a dead socket file is there before the start" test -S "$DIR/run/sg.sock"
-"$SG" -c "$DIR/sg.conf" >"$DIR/stale.out" 2>&1
+timeout -k 5 30 "$SG" -c "$DIR/sg.conf" >"$DIR/stale.out" 2>&1
 tap_eq "a start over a stale pidfile and a dead socket succeeds" "$?" 0
 DAEMON_PID=$(cat "$DIR/run/sg.pid" 2>/dev/null)
 if [ -n "$DAEMON_PID" ] && [ "$DAEMON_PID" != 999999 ] && alive "$DAEMON_PID"
@@ -170,7 +173,7 @@ DAEMON_PID=""
 mkdir -m 0755 "$DIR/rootrun"
 write_conf 3
 sed -i "s|^pidfile = .*|pidfile = \"$DIR/rootrun/sg.pid\";|" "$DIR/sg.conf"
-"$SG" -c "$DIR/sg.conf" >"$DIR/rootrun.out" 2>&1
+timeout -k 5 30 "$SG" -c "$DIR/sg.conf" >"$DIR/rootrun.out" 2>&1
 DAEMON_PID=$(cat "$DIR/rootrun/sg.pid" 2>/dev/null)
 if [ -n "$DAEMON_PID" ] && alive "$DAEMON_PID"; then
 	kill -TERM "$DAEMON_PID"
@@ -419,7 +422,7 @@ tap_grep "logged as SIGINT" "$DIR/sg.log" "SIGINT: stopping"
 
 sed -e "s|^pidfile = .*|pidfile = \"$DIR/gone/sg.pid\";|" "$DIR/sg.conf" \
     >"$DIR/nopid.conf"
-"$SG" -c "$DIR/nopid.conf" >"$DIR/nopid.out" 2>&1
+timeout -k 5 30 "$SG" -c "$DIR/nopid.conf" >"$DIR/nopid.out" 2>&1
 tap_eq "a pidfile in a missing directory: exit 69" "$?" 69
 tap_grep "saying to create the directory or run without a pidfile" \
     "$DIR/nopid.out" "$DIR/gone/sg.pid: cannot open the pidfile: No such file or directory (create its directory, or set pidfile = \"\" and run in the foreground with -f)"
@@ -428,7 +431,7 @@ tap_grep "saying to create the directory or run without a pidfile" \
 mkdir "$DIR/rootdb"
 sed -e "s|^database = .*|database = \"$DIR/rootdb/sg.db\";|" "$DIR/sg.conf" \
     >"$DIR/rootdb.conf"
-"$SG" -f -c "$DIR/rootdb.conf" -p "unix:$DIR/run/rootdb.sock" \
+timeout -k 5 30 "$SG" -f -c "$DIR/rootdb.conf" -p "unix:$DIR/run/rootdb.sock" \
     >"$DIR/rootdb.out" 2>&1
 tap_eq "a database directory the user may not write: exit 69" "$?" 69
 tap_grep "saying which uid may not write which directory" "$DIR/rootdb.out" \

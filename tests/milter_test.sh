@@ -100,7 +100,7 @@ tap_eq "-V prints the version" "$?" 0
 tap_eq "an unknown option is a usage error (64)" "$?" 64
 
 printf 'not a database, just text\n%.0s' 1 2 3 4 5 6 7 8 >"$DIR/sg.db"
-"$SG" -f -c "$DIR/sg.conf" >"$DIR/garbage.out" 2>&1
+timeout -k 5 30 "$SG" -f -c "$DIR/sg.conf" >"$DIR/garbage.out" 2>&1
 tap_eq "a database file that is not SQLite stops start-up with 69" "$?" 69
 tap_grep "with a clear message" "$DIR/garbage.out" "$DIR/sg.db"
 rm -f "$DIR/sg.db"
@@ -110,7 +110,7 @@ rm -f "$DIR/sg.db"
 if sg_start; then tap_ok "sendguard starts and listens"; else
 	tap_fail "sendguard starts and listens"; tap_diag "$DIR/sg.log"; fi
 
-"$SG" -f -c "$DIR/sg.conf" >"$DIR/second.out" 2>&1
+timeout -k 5 30 "$SG" -f -c "$DIR/sg.conf" >"$DIR/second.out" 2>&1
 tap_eq "a second instance on a live socket refuses to start (69)" "$?" 69
 tap_grep "saying another milter is listening" "$DIR/second.out" \
     "another milter is listening"
@@ -134,12 +134,15 @@ tap_grep "a restricted sender's refusal is logged at DATA, with Sendmail's queue
 
 # Each one stops before DATA, blocked opening a fifo, until all 12
 # are there; opening the fifo's other end releases them at the same moment.
+# The test opens it read-write (which never blocks, racers or not) and
+# keeps it open until every racer is done, so a racer on its way to the
+# fifo gets through too.
 mkdir "$DIR/race"
 mkfifo "$DIR/race/go"
 _j=0
 _pids=""
 while [ "$_j" -lt 12 ]; do
-	timeout 30 miltertest -s tests/milter/race.lua -D SOCK="unix:$DIR/sg.sock" \
+	timeout -k 5 30 miltertest -s tests/milter/race.lua -D SOCK="unix:$DIR/sg.sock" \
 	    -D DB="$DIR/sg.db" -D TAP="$PWD/tests/milter" \
 	    -D RACE="$DIR/race" -D ME="$_j" >"$DIR/race.$_j" 2>&1 &
 	_pids="$_pids $!"
@@ -150,15 +153,14 @@ while [ "$(ls "$DIR/race" | grep -c '^ready')" -lt 12 ] && [ "$_i" -lt 100 ]; do
 	sleep 0.1
 	_i=$((_i + 1))
 done
-# Hold the writer open a moment so a racer still on its way gets through;
-# timeout(1) bounds any racer that would still block.
-exec 4>"$DIR/race/go"
-sleep 1
-exec 4>&-
-# miltertest times out by itself (10 s per reply), so this wait is bounded.
+tap_eq "all 12 racers reached the barrier before DATA" \
+    "$(ls "$DIR/race" | grep -c '^ready')" 12
+exec 4<>"$DIR/race/go"
+# timeout(1) bounds every racer, so this wait is bounded.
 for _p in $_pids; do
 	wait "$_p"
 done
+exec 4>&-
 tap_eq "12 parallel messages against a limit of 3: exactly 3 accepted" \
     "$(cat "$DIR"/race.* | grep -c '^result accepted')" 3
 tap_eq "and the other 9 refused" \
