@@ -20,9 +20,13 @@ LDLIBS_SQLITE = -lsqlite3
 LDLIBS_CONFIG = -lconfig
 
 # Debian packages: what building needs, what the tests need on top.
+# tests/deps.sh installs without Recommends: libsasl2-modules (Sendmail's
+# AUTH PLAIN, only recommended by libsasl2-2) and procps (ps, for
+# tests/lib/net.sh) are named, as is systemd (systemd-analyze verify).
 BUILD_PKGS = gcc make libmilter-dev libsqlite3-dev libconfig-dev
 TEST_PKGS  = miltertest postfix swaks sqlite3 iproute2 jq spamd spamc \
-	     sasl2-bin libdb5.3 libldap-2.5-0 libnsl2 libsasl2-2 libssl3
+	     sasl2-bin libsasl2-modules procps systemd \
+	     libdb5.3 libldap-2.5-0 libnsl2 libsasl2-2 libssl3
 # tests/e2e_sendmail.sh fetches sendmail-bin, sendmail-cf, m4 and libwrap0
 # itself (apt-get download into build/sendmail-debs): they conflict with
 # postfix.  The libraries above are the rest of what sendmail-bin links.
