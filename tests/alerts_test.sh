@@ -80,6 +80,22 @@ expect_refused() {
 	expect_refusal_at_data "$1" "$2"
 }
 
+# json_complete FILE - FILE holds one whole JSON object (the command may
+# still be writing it)
+json_complete() {
+	perl -MJSON::PP -e 'local $/; decode_json(<STDIN>)' <"$1" >/dev/null 2>&1
+}
+
+# json_count - how many runs of notify.sh have begun (one .json each)
+json_count() {
+	ls "$T/cmd" | grep -c '\.json$'
+}
+
+# json_at_least N - have N runs of notify.sh begun?
+json_at_least() {
+	[ "$(json_count)" -ge "$1" ]
+}
+
 # admin_mail SUBJECT - the Maildir file of the alert with this Subject
 admin_mail() {
 	maildir_file_with "Subject: $1"
@@ -149,7 +165,9 @@ tap_grep "the log says the alert mail was sent" "$SG_LOG" \
 
 env0=$T/cmd/0.env
 json0=$T/cmd/0.json
-tap_check "the alert command ran" test -s "$json0"
+# (notify.sh writes the environment first, then its stdin, the JSON)
+tap_check "the alert command ran and wrote its whole stdin, one JSON object" \
+    wait_for json_complete "$json0"
 tap_grep "SENDGUARD_IDENTITY in its environment" "$env0" \
     "SENDGUARD_IDENTITY=alice@example.com"
 tap_grep "SENDGUARD_EVENT=restricted" "$env0" "SENDGUARD_EVENT=restricted"
@@ -174,11 +192,7 @@ expect_reply "news (action alert, limit 1) to 2 external: accepted" \
 subject="sendguard: news@example.com crossed a limit (action alert, nothing refused)"
 pf_wait_maildir 4 >/dev/null
 tap_check "the admins get a mail: $subject" test -n "$(admin_mail "$subject")"
-i=0
-while [ ! -s "$T/cmd/1.json" ] && [ "$i" -lt 100 ]; do
-	net_sleep_tick
-	i=$((i + 1))
-done
+wait_for json_complete "$T/cmd/1.json"
 tap_eq "the command gets SENDGUARD_EVENT=alert, nothing refused" \
     "$(json_field "$T/cmd/1.json" event) $(json_field "$T/cmd/1.json" action)" \
     "alert alert"
@@ -191,12 +205,17 @@ send_as "$T/5" carol@example.com a@ext.test,b@ext.test,c@ext.test
 expect_refused "carol over the limit: refused" "$T/5"
 tap_check "the fourth alert of the day is suppressed, and logged" \
     pf_wait_file "$SG_LOG" "alert: restriction for carol@example.com (external_recipients_per_hour 2 exceeded: 3 recipients) suppressed: alerts.daily_limit 3 reached today; 1 suppressed today"
+# Alerts go out in order: by carol's suppression, bob's mail and command
+# are under way.  Wait for them (bounded), and for Postfix to deliver all
+# it was given, then count.
 pf_wait_maildir 6 >/dev/null
-sleep 1
+wait_for json_at_least 3 && wait_for json_complete "$T/cmd/2.json"
+pf_wait_queue_empty >/dev/null 2>&1
 tap_eq "no mail about carol" \
     "$(admin_mail "sendguard: carol@example.com restricted" | wc -l | tr -d ' ')" 0
-tap_eq "the command ran three times (alice, news, bob)" \
-    "$(ls "$T/cmd" | grep -c '\.json$')" 3
+tap_eq "the command ran three times (alice, news, bob)" "$(json_count)" 3
+tap_eq "the third run was bob's" "$(json_field "$T/cmd/2.json" identity)" \
+    bob@example.com
 tap_eq "carol's restriction is in the database all the same" \
     "$(sqlite3 "$SG_DB" "SELECT COUNT(*) FROM restrictions WHERE identity='carol@example.com'")" 1
 
