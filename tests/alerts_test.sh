@@ -19,7 +19,18 @@ ROOT=$(dirname "$TESTS")
 . "$TESTS/lib/sendguard.sh"
 
 SENDGUARD=${SENDGUARD:-$ROOT/sendguard}
-trap sg_cleanup EXIT
+# alerts_cleanup - the EXIT trap: hang.sh's process group (hang.sh and
+# its sleep 300), if a failure left it, then sendguard and Postfix
+# (sg_cleanup, which exits with the status the script had)
+alerts_cleanup() {
+	_al_status=$?
+	_al_pg=$(cat "${T:-/nonexistent}/hang.pid" 2>/dev/null)
+	# posix_spawn made hang.sh a process group leader: kill the group
+	[ -n "$_al_pg" ] && kill -KILL "-$_al_pg" 2>/dev/null
+	(exit "$_al_status")
+	sg_cleanup
+}
+trap alerts_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 trap 'exit 141' PIPE
 

@@ -19,11 +19,31 @@ chmod 755 "$DIR"
 SG_PID=""	# a foreground sendguard we started
 DAEMON_PID=""	# a detached one, from its pidfile
 
+# ours - the pids of the sendguard processes this test started, running
+# or not reaped: their command line is the binary with a file in $DIR,
+# this run's own temporary directory (a daemon that detached untracked,
+# say from a start that should have failed, is found here too)
+ours() {
+	for _d in /proc/[0-9]*; do
+		_c=$(tr '\0' ' ' 2>/dev/null <"$_d/cmdline") || continue
+		case $_c in
+		"$SG "*"$DIR/"*) echo "${_d#/proc/}" ;;
+		esac
+	done
+}
+
 cleanup() {
 	trap - EXIT INT TERM
 	[ -n "$SG_PID" ] && kill -KILL "$SG_PID" 2>/dev/null
 	[ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null
-	[ -n "${held:-}" ] && kill "$held" 2>/dev/null
+	for _p in $(ours); do
+		kill -KILL "$_p" 2>/dev/null
+	done
+	# a held message waits on the fifo: let it go, then stop it
+	if [ -n "${held:-}" ]; then
+		[ -p "$DIR/hold/go" ] && timeout 5 sh -c ": >'$DIR/hold/go'"
+		kill "$held" 2>/dev/null
+	fi
 	[ -n "$DB_LOCK_PID" ] && kill "$DB_LOCK_PID" 2>/dev/null
 	rm -rf "$DIR"
 }
@@ -49,14 +69,37 @@ alive() {
 	case $_st in "" | Z*) return 1 ;; esac
 }
 
+# daemon_stop [WHAT] - SIGTERM the detached daemon DAEMON_PID and wait
+# (bounded) until it is gone, a TAP line WHAT if given (or one only if it
+# fails); past the wait it is killed.  DAEMON_PID is cleared only once the
+# daemon is gone, so the EXIT trap still kills one that would not go.
+daemon_gone() {
+	! alive "$DAEMON_PID"
+}
+daemon_stop() {
+	[ -n "$DAEMON_PID" ] || return 0
+	kill -TERM "$DAEMON_PID" 2>/dev/null
+	if wait_for daemon_gone; then
+		[ -z "${1:-}" ] || tap_ok "$1"
+		DAEMON_PID=""
+		return 0
+	fi
+	tap_fail "${1:-the daemon exits on SIGTERM}" \
+	    "pid $DAEMON_PID still runs: killed"
+	kill -KILL "$DAEMON_PID" 2>/dev/null
+	wait_for daemon_gone && DAEMON_PID=""
+	return 1
+}
+
 # count_in FILE STRING - lines of FILE holding STRING
 count_in() {
 	grep -cF -- "$2" "$1" 2>/dev/null || true
 }
 
 # send FROM N [HOLD] - one message over the milter protocol; prints result
+# (bounded: a held one waits for the test to open HOLD/go, 60 s at most)
 send() {
-	miltertest -s tests/milter/send.lua -D SOCK="unix:$DIR/run/sg.sock" \
+	timeout -k 5 60 miltertest -s tests/milter/send.lua -D SOCK="unix:$DIR/run/sg.sock" \
 	    -D DB="$DIR/db/sg.db" -D TAP="$PWD/tests/milter" -D FROM="$1" \
 	    -D N="$2" -D HOLD="${3:-}" 2>&1 | grep '^result' | head -n 1
 }
@@ -124,6 +167,12 @@ tap_eq "a message is counted by the daemon" "$(send dave@example.com 1)" \
 
 timeout -k 5 30 "$SG" -c "$DIR/sg.conf" >"$DIR/second.out" 2>&1
 tap_eq "a second start on a live pidfile exits with 69" "$?" 69
+# Had it started all the same, its daemon would run untracked: stop it.
+for _p in $(ours); do
+	[ "$_p" = "$DAEMON_PID" ] && continue
+	echo "# a second daemon runs (pid $_p): killing it"
+	kill -KILL "$_p" 2>/dev/null
+done
 tap_grep "saying who holds it" "$DIR/second.out" \
     "$DIR/run/sg.pid: sendguard is already running (pid $DAEMON_PID)"
 timeout -k 5 30 "$SG" -f -c "$DIR/sg.conf" -p "unix:$DIR/run/sg.sock" >"$DIR/third.out" 2>&1
@@ -132,13 +181,7 @@ tap_grep "saying another milter listens" "$DIR/third.out" \
     "another milter is listening"
 
 if [ -n "$DAEMON_PID" ]; then
-	kill -TERM "$DAEMON_PID"
-	if wait_for sh -c "! kill -0 $DAEMON_PID 2>/dev/null"; then
-		tap_ok "the daemon exits on SIGTERM"
-	else
-		tap_fail "the daemon exits on SIGTERM"
-	fi
-	DAEMON_PID=""
+	daemon_stop "the daemon exits on SIGTERM"
 fi
 tap_check "and removes its pidfile" test ! -e "$DIR/run/sg.pid"
 tap_check "and its socket" test ! -e "$DIR/run/sg.sock"
@@ -160,12 +203,12 @@ then
 else
 	tap_fail "the stale pidfile now holds the new pid" "got '$DAEMON_PID'"
 	tap_diag "$DIR/stale.out"
+	# not a pid of ours to signal (the EXIT trap finds a daemon by ours)
+	DAEMON_PID=""
 fi
 tap_eq "and the new socket answers" "$(send dave@example.com 1)" \
     "result accepted"
-[ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" &&
-    wait_for sh -c "! kill -0 $DAEMON_PID 2>/dev/null"
-DAEMON_PID=""
+daemon_stop
 
 # A pidfile in a directory of root's, as the unit's /run/sendguard: the
 # user cannot remove it at stop, so it is emptied (systemd removes the
@@ -176,16 +219,15 @@ sed -i "s|^pidfile = .*|pidfile = \"$DIR/rootrun/sg.pid\";|" "$DIR/sg.conf"
 timeout -k 5 30 "$SG" -c "$DIR/sg.conf" >"$DIR/rootrun.out" 2>&1
 DAEMON_PID=$(cat "$DIR/rootrun/sg.pid" 2>/dev/null)
 if [ -n "$DAEMON_PID" ] && alive "$DAEMON_PID"; then
-	kill -TERM "$DAEMON_PID"
-	wait_for sh -c "! kill -0 $DAEMON_PID 2>/dev/null"
+	daemon_stop
 	tap_eq "a pidfile in root's directory is emptied at stop, not left with a dead pid" \
 	    "$(stat -c %s "$DIR/rootrun/sg.pid" 2>&1)" 0
 else
 	tap_fail "a pidfile in root's directory is emptied at stop, not left with a dead pid" \
 	    "the daemon did not start"
 	tap_diag "$DIR/rootrun.out"
+	DAEMON_PID=""
 fi
-DAEMON_PID=""
 
 # A user that does not exist is a configuration error, found by -n too.
 write_conf 3
