@@ -236,6 +236,20 @@ printf '%s\n' 'reply = { code = "451"; xcode = "4.7.1";' \
 sg_start || tap_fail "sendguard starts with a 4xx reply"
 lua reply4xx.lua
 
+# --- the default action: block until the next 00:00 UTC ---------------------
+
+# limits.conf.in without its global action (so the default), and a policy
+# for tom that sets a limit and no action (so it inherits the default)
+sg_stop
+make_conf tempfail
+sed -i -e '/^action = /d' \
+    -e 's|^policies = ($|&\n  { match = [ "tom@example.com" ]; limits = { external_recipients_per_hour = 1; }; },|' \
+    "$DIR/sg.conf"
+tap_eq "the configuration sets no action (the default applies)" \
+    "$(grep -c '^action' "$DIR/sg.conf") $(grep -c '"tom@example.com" ]; limits' "$DIR/sg.conf")" "0 1"
+sg_start || tap_fail "sendguard starts with the default action"
+lua default_action.lua
+
 # --- spam verdicts from headers (tests/milter/spam.conf.in) ----------------
 
 # spam_conf ON_MESSAGE - the spam configuration on a fresh database
