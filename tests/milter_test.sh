@@ -171,18 +171,29 @@ tap_eq_soon "the database counts 3 external recipients for the racer" 3 \
 # --- over TCP: DATA answered there too (no 44 ms stall) -------------------
 
 # A second instance, same configuration and database, on an inet socket.
-INET_PORT=$(net_pick_port) || tap_fail "a free TCP port"
-"$SG" -f -c "$DIR/sg.conf" -p "inet:$INET_PORT@127.0.0.1" \
-    >"$DIR/inet.log" 2>&1 3>&- &
-INET_PID=$!
-_i=0
-while ! net_port_listening "$INET_PORT" && [ "$_i" -lt 100 ]; do
-	sleep 0.1
-	_i=$((_i + 1))
-done
-LUA_SOCK="inet:$INET_PORT@127.0.0.1" LUA_LOG="$DIR/inet.log" lua inet.lua
-stop_pid "$INET_PID" "sendguard on TCP"
-INET_PID=""
+if INET_PORT=$(net_pick_port); then
+	"$SG" -f -c "$DIR/sg.conf" -p "inet:$INET_PORT@127.0.0.1" \
+	    >"$DIR/inet.log" 2>&1 3>&- &
+	INET_PID=$!
+	_i=0
+	while ! net_port_listening "$INET_PORT" && proc_alive "$INET_PID" &&
+	    [ "$_i" -lt 100 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	if net_port_listening "$INET_PORT" && proc_alive "$INET_PID"; then
+		tap_ok "a second sendguard listens on inet:$INET_PORT@127.0.0.1"
+		LUA_SOCK="inet:$INET_PORT@127.0.0.1" LUA_LOG="$DIR/inet.log" \
+		    lua inet.lua
+	else
+		tap_fail "a second sendguard listens on inet:$INET_PORT@127.0.0.1"
+		tap_diag "$DIR/inet.log"
+	fi
+	stop_pid "$INET_PID" "sendguard on TCP"
+	INET_PID=""
+else
+	tap_fail "a free TCP port for a second sendguard"
+fi
 
 # --- restart keeps restrictions and counts ---------------------------------
 
