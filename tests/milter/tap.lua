@@ -150,17 +150,14 @@ function done()
 	end
 end
 
--- logged(text): does sendguard's log (-D LOG) have a line with text?  The
--- reply to DATA carries no text miltertest can check (it keeps that for
--- end of message): what sendguard decided there is read from its log,
--- and the text itself from the MTA in tests/e2e_postfix.sh.
-function logged(text)
+-- log_has(match): does a line of sendguard's log satisfy match(line)?
+local function log_has(match)
 	local f = io.open(LOG, "r")
 	if f == nil then
 		return false
 	end
 	for l in f:lines() do
-		if l:find(text, 1, true) then
+		if match(l) then
 			f:close()
 			return true
 		end
@@ -169,24 +166,23 @@ function logged(text)
 	return false
 end
 
+-- logged(text): does sendguard's log (-D LOG) have a line with text?  The
+-- reply to DATA carries no text miltertest can check (it keeps that for
+-- end of message): what sendguard decided there is read from its log,
+-- and the text itself from the MTA in tests/e2e_postfix.sh.
+function logged(text)
+	return log_has(function(l) return l:find(text, 1, true) ~= nil end)
+end
+
 -- logged_line(first, last): does one line of sendguard's log hold first
 -- and end with last, after it?  For a line whose middle (an error text)
 -- varies: "database error while ...: <why>; tempfailing (...)".
 function logged_line(first, last)
-	local f = io.open(LOG, "r")
-	if f == nil then
-		return false
-	end
-	for l in f:lines() do
+	return log_has(function(l)
 		local i = l:find(first, 1, true)
-		if i and #l >= i + #first + #last - 1 and
-		    l:sub(-#last) == last then
-			f:close()
-			return true
-		end
-	end
-	f:close()
-	return false
+		return i ~= nil and #l >= i + #first + #last - 1 and
+		    l:sub(-#last) == last
+	end)
 end
 
 -- what a store error with on_store_error = "tempfail" ends its log line
