@@ -135,10 +135,8 @@ test_daemon_keys(void)
 int
 main(int argc, char **argv)
 {
-	if (argc > 1 && chdir(argv[1]) != 0) {
-		perror(argv[1]);
+	if (!fx_enter(argc, argv))
 		return 2;
-	}
 	test_daemon_keys();
 	return t_done();
 }

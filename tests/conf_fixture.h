@@ -6,7 +6,9 @@
 #ifndef CONF_FIXTURE_H
 #define CONF_FIXTURE_H
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "../conf/conf.h"
 #include "t.h"
@@ -28,6 +30,19 @@ expect_bad(const char *file, const char *suffix)
 	T_OK(c == NULL, "%s is refused", file);
 	T_STREQ(err, want, "%s: the error names file:line and why", file);
 	conf_free(c);
+}
+
+/* fx_enter - the fixtures are named from the top of the source tree: go
+ * there if the first argument names it; false (and why) if that fails */
+__attribute__((unused))
+static bool
+fx_enter(int argc, char **argv)
+{
+	if (argc > 1 && chdir(argv[1]) != 0) {
+		perror(argv[1]);
+		return false;
+	}
+	return true;
 }
 
 #endif

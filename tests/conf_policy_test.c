@@ -8,7 +8,6 @@
  * freed.
  */
 #include <stdio.h>
-#include <unistd.h>
 
 #include "conf_fixture.h"
 
@@ -74,10 +73,8 @@ test_policy_patterns_are_normalised_like_identities(void)
 int
 main(int argc, char **argv)
 {
-	if (argc > 1 && chdir(argv[1]) != 0) {
-		perror(argv[1]);
+	if (!fx_enter(argc, argv))
 		return 2;
-	}
 	test_policies_resolve_through_the_loaded_set();
 	test_policy_patterns_are_normalised_like_identities();
 	return t_done();

@@ -723,10 +723,8 @@ test_short_error_buffer_is_terminated(void)
 int
 main(int argc, char **argv)
 {
-	if (argc > 1 && chdir(argv[1]) != 0) {
-		perror(argv[1]);
+	if (!fx_enter(argc, argv))
 		return 2;
-	}
 	test_defaults_are_the_documented_values();
 	test_sample_config_loads_and_equals_defaults();
 	test_empty_file_equals_defaults();
